@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * util.h: small helpers shared by every component.
+ */
+#ifndef CF_UTIL_H
+#define CF_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void cf_hex(const uint8_t *p, size_t n, char *out);
+/* Parses exactly 2*outlen hex chars; COFFER_E_FORMAT otherwise. */
+int cf_unhex(const char *s, uint8_t *out, size_t outlen);
+/* Splits "host:port" (IPv4, name or [v6]); host copied into host (hostlen). */
+int cf_parse_host_port(const char *s, char *host, size_t hostlen,
+    uint16_t *port);
+/* Reads a whole file (max bytes) into a malloc'd NUL-terminated buffer. */
+int cf_read_file(const char *path, size_t max, char **out, size_t *len);
+/* Writes a file atomically (tmp + fsync + rename + fsync dir), mode bits. */
+int cf_write_file_atomic(const char *path, const void *p, size_t n,
+    unsigned mode);
+/* mkdir -p with mode. */
+int cf_mkdir_p(const char *path, unsigned mode);
+/* Monotonic and wall clocks. */
+uint64_t cf_now_ms(void);	/* CLOCK_MONOTONIC */
+uint64_t cf_time_s(void);	/* CLOCK_REALTIME seconds */
+/* Fills buf with random bytes from OpenSSL's DRBG; COFFER_E_CRYPTO. */
+int cf_random(void *buf, size_t n);
+/* sha256 of data -> 64 hex chars + NUL. */
+int cf_sha256_hex(const void *p, size_t n, char out[65]);
+
+#endif

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config.h: cofferd's JSON configuration (docs/OPERATIONS.md lists every
+ * key). Unknown keys, wrong types and missing paths are errors with a
+ * message naming the key.
+ */
+#ifndef CF_CONFIG_H
+#define CF_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cf_node_config {
+	uint64_t node_id;		/* "node_id", default 1 */
+	char *listen;			/* "listen", default 127.0.0.1:2225 */
+	char *raft_address;		/* "raft_address", default 127.0.0.1:2226 */
+	char *data_dir;			/* "data_dir", required */
+	char *log_file;			/* "log_file", NULL = stderr */
+	int log_level;			/* "log_level": error|warn|info|debug */
+	char *audit_file;		/* "audit_file", default <data_dir>/audit.log */
+	size_t max_frame;		/* "max_frame", default CF_MAX_FRAME_DEFAULT */
+	unsigned max_connections;	/* "max_connections", default 1024 */
+	unsigned workers;		/* "workers", 0 = auto (2 * ncpu + 2) */
+	unsigned request_timeout_ms;	/* "request_timeout_ms", default 10000 */
+	/* "lockout": { "cu_max_failures": 5, "co_max_failures": 5,
+	 *              "co_action": "zeroize" | "lock" } */
+	unsigned cu_max_failures;
+	unsigned co_max_failures;
+	bool co_zeroize;
+	/* "password": { "min_length": 8, "max_length": 128,
+	 *               "scrypt_n": 16384, "scrypt_r": 8, "scrypt_p": 1 } */
+	unsigned pw_min_len;
+	unsigned pw_max_len;
+	uint64_t scrypt_n;
+	unsigned scrypt_r;
+	unsigned scrypt_p;
+	/* "seal": { "backend": "file", "key_file": path } default
+	 * <data_dir>/seal.key */
+	char *seal_backend;
+	char *seal_key_file;
+	/* "raft": { "snapshot_threshold": 16384, "snapshot_trailing": 4096,
+	 *           "election_timeout_ms": 1000 } */
+	unsigned snapshot_threshold;
+	unsigned snapshot_trailing;
+	unsigned election_timeout_ms;
+	size_t secure_heap_size;	/* "secure_heap_size", default 32 MiB */
+	char *path;			/* file it was loaded from */
+};
+
+/* Sets defaults (data_dir NULL). */
+void cf_node_config_defaults(struct cf_node_config *);
+/* Loads and validates; on error returns COFFER_E_CONFIG and a message
+ * naming the key in err. */
+int cf_node_config_load(const char *path, struct cf_node_config *,
+    char *err, size_t errlen);
+void cf_node_config_free(struct cf_node_config *);
+
+#endif
