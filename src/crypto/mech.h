@@ -179,7 +179,7 @@ int cf_verify(const CK_MECHANISM *mech, const struct cf_key *key,
 int cf_digest(const CK_MECHANISM *mech, const uint8_t *in, size_t in_len,
     uint8_t *out, size_t *out_len);
 /* Random bytes from OpenSSL's private DRBG. */
-int cf_random(uint8_t *out, size_t len);
+int cf_random_priv(uint8_t *out, size_t len);
 
 /* --- keys from keys --------------------------------------------------- */
 

@@ -1366,7 +1366,7 @@ cf_verify(const CK_MECHANISM *m, const struct cf_key *key, const uint8_t *in,
 }
 
 int
-cf_random(uint8_t *out, size_t len)
+cf_random_priv(uint8_t *out, size_t len)
 {
 	while (len > 0) {
 		size_t c = len > (1u << 30) ? (1u << 30) : len;
