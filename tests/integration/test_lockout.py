@@ -2,6 +2,7 @@
 """Lockout: CU locked after 5 failures until a CO unlocks; counters survive
 restart; CO brute force zeroizes (or locks, by policy)."""
 import os
+import time
 
 from harness import Env, run, EXIT_OK, EXIT_AUTH
 
@@ -68,6 +69,12 @@ def test_co_brute_force_zeroizes():
             assert p.returncode != EXIT_OK
         # Secrets are gone from disk; the audit log is kept.
         dd = n.data_dir
+        # The wipe runs on the node's loop once raft has closed: allow it a
+        # moment to finish.
+        deadline = time.time() + 10
+        while time.time() < deadline and \
+                os.path.exists(os.path.join(dd, "raft")):
+            time.sleep(0.05)
         assert os.path.exists(os.path.join(dd, "ZEROIZED"))
         assert not os.path.exists(os.path.join(dd, "cluster-key.sealed"))
         assert not os.path.exists(os.path.join(dd, "seal.key"))
