@@ -67,6 +67,10 @@ int coffer_role_from_name(const char *name);
 struct coffer_config;
 
 int coffer_config_load(const char *path, struct coffer_config **out);
+/* As coffer_config_load, with a human reason (never secrets) in err on
+ * failure (unknown key, wrong type, missing servers, JSON syntax). */
+int coffer_config_load_err(const char *path, struct coffer_config **out,
+    char *err, size_t errlen);
 int coffer_config_new(struct coffer_config **out);
 int coffer_config_add_server(struct coffer_config *, const char *host_port);
 int coffer_config_set_trust_anchor(struct coffer_config *, const char *path);
@@ -157,7 +161,7 @@ int coffer_user_unlock(struct coffer_client *, const char *username);
 /* --- audit --------------------------------------------------------------- */
 /*
  * Calls cb once per record (a JSON object text, without newline), from
- * record from_seq (1-based) to the node's head; *head_seq/*head_hash (65
+ * record from_seq (1-based) to the node's head; *head_seq and *head_hash (65
  * bytes) receive the node's head at the end. cb returning non-zero stops
  * the export and that value is returned.
  */

@@ -1,0 +1,828 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * client.c: struct coffer_client: the connection pool, the request/response
+ * call with one safe retry, lazy login/logout of pooled connections,
+ * read-your-writes tracking and the per-thread error detail.
+ *
+ * Guarantees: a write is retried only with the same idempotency key; a
+ * packed request holding a password lives in the secure heap and is wiped;
+ * stored credentials live in the secure heap and are wiped on logout and
+ * free; nothing prints, exits or aborts on bad input.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "client/client.h"
+#include "common/secmem.h"
+#include "common/util.h"
+#include "common/wire.h"
+
+/* --- per-thread error detail ------------------------------------------- */
+
+static struct cf_errent *
+errent(struct coffer_client *c, bool create)
+{
+	struct cf_errent *e;
+	pthread_t self = pthread_self();
+
+	for (e = c->errs; e != NULL; e = e->next)
+		if (pthread_equal(e->tid, self))
+			return e;
+	if (!create || (e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->tid = self;
+	e->next = c->errs;
+	c->errs = e;
+	return e;
+}
+
+static void
+set_detail(struct coffer_client *c, const char *msg)
+{
+	struct cf_errent *e;
+
+	pthread_mutex_lock(&c->mu);
+	if ((e = errent(c, true)) != NULL)
+		cf_strlcpy(e->msg, msg, sizeof(e->msg));
+	pthread_mutex_unlock(&c->mu);
+}
+
+int
+cf_client_fail(struct coffer_client *c, int rc, const char *fmt, ...)
+{
+	char msg[CF_CLI_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	set_detail(c, msg);
+	return rc;
+}
+
+const char *
+coffer_client_last_error(struct coffer_client *c)
+{
+	struct cf_errent *e;
+	const char *s = "";
+
+	if (c == NULL)
+		return "";
+	pthread_mutex_lock(&c->mu);
+	/* The entry is only ever written by this thread: safe to hand out. */
+	if ((e = errent(c, false)) != NULL)
+		s = e->msg;
+	pthread_mutex_unlock(&c->mu);
+	return s;
+}
+
+uint64_t
+coffer_client_seen_index(struct coffer_client *c)
+{
+	if (c == NULL)
+		return 0;
+	return atomic_load(&c->seen_index);
+}
+
+static void
+see_index(struct coffer_client *c, uint64_t idx)
+{
+	uint64_t cur = atomic_load(&c->seen_index);
+
+	while (idx > cur &&
+	    !atomic_compare_exchange_weak(&c->seen_index, &cur, idx))
+		;
+}
+
+/* --- credentials ---------------------------------------------------------- */
+
+static void
+wipe_creds_locked(struct coffer_client *c)
+{
+	cf_free_secret_str(c->user);
+	cf_free_secret_str(c->pass);
+	c->user = NULL;
+	c->pass = NULL;
+}
+
+int
+cf_client_replace_creds(struct coffer_client *c, const char *match_user,
+    const char *user, const char *pass, bool bump)
+{
+	char *u = NULL, *p = NULL;
+
+	if ((user != NULL && (u = cf_strdup_secret(user)) == NULL) ||
+	    (p = cf_strdup_secret(pass)) == NULL) {
+		cf_free_secret_str(u);
+		return COFFER_E_NOMEM;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (c->user != NULL && (match_user == NULL ||
+	    strcmp(match_user, c->user) == 0)) {
+		if (u != NULL) {
+			cf_free_secret_str(c->user);
+			c->user = u;
+			u = NULL;
+		}
+		cf_free_secret_str(c->pass);
+		c->pass = p;
+		p = NULL;
+		if (bump)
+			c->cred_gen++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	cf_free_secret_str(u);
+	cf_free_secret_str(p);
+	return 0;
+}
+
+/* --- pool ----------------------------------------------------------------- */
+
+static int
+open_conn(struct coffer_client *c, struct cf_conn **out, char *err,
+    size_t errlen)
+{
+	size_t i, n = c->cfg.nservers, start, idx;
+	int rc = COFFER_E_CONNECT, r, tls_rc = 0;
+	char why[CF_CLI_ERRLEN] = "", tls_why[CF_CLI_ERRLEN] = "";
+
+	*out = NULL;
+	pthread_mutex_lock(&c->mu);
+	start = c->good_server;
+	pthread_mutex_unlock(&c->mu);
+	for (i = 0; i < n; i++) {
+		idx = (start + i) % n;
+		r = cf_conn_open(c->ctx, c->cfg.servers[idx],
+		    c->cfg.server_name, c->cfg.have_pin ? c->cfg.pin : NULL,
+		    c->cfg.timeout_ms, out, why, sizeof(why));
+		if (r == 0) {
+			(*out)->server = idx;
+			pthread_mutex_lock(&c->mu);
+			c->good_server = idx;
+			pthread_mutex_unlock(&c->mu);
+			return 0;
+		}
+		if (r == COFFER_E_NOMEM)
+			return r;
+		/* A trust failure is reported in preference to "down". */
+		if (r == COFFER_E_TLS && tls_rc == 0) {
+			tls_rc = r;
+			cf_strlcpy(tls_why, why, sizeof(tls_why));
+		}
+		rc = r;
+	}
+	if (tls_rc != 0) {
+		cf_strlcpy(err, tls_why, errlen);
+		return tls_rc;
+	}
+	cf_strlcpy(err, why, errlen);
+	return rc;
+}
+
+static int
+checkout(struct coffer_client *c, bool fresh, struct cf_conn **out,
+    char *err, size_t errlen)
+{
+	struct cf_conn *conn;
+	int rc;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!fresh && c->idle != NULL) {
+			conn = c->idle;
+			c->idle = conn->next;
+			conn->next = NULL;
+			if (!cf_conn_stale(conn)) {
+				pthread_mutex_unlock(&c->mu);
+				*out = conn;
+				return 0;
+			}
+			c->nconns--;
+			cf_conn_close(conn);
+		}
+		if (c->nconns < c->cfg.connections)
+			break;
+		if (fresh && c->idle != NULL) {
+			/* Make room: replace an idle one by a fresh one. */
+			conn = c->idle;
+			c->idle = conn->next;
+			c->nconns--;
+			cf_conn_close(conn);
+			continue;
+		}
+		pthread_cond_wait(&c->cv, &c->mu);
+	}
+	c->nconns++;
+	pthread_mutex_unlock(&c->mu);
+	if ((rc = open_conn(c, &conn, err, errlen)) != 0) {
+		pthread_mutex_lock(&c->mu);
+		c->nconns--;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		return rc;
+	}
+	*out = conn;
+	return 0;
+}
+
+static void
+checkin(struct coffer_client *c, struct cf_conn *conn, bool keep)
+{
+	if (conn == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (keep) {
+		conn->next = c->idle;
+		c->idle = conn;
+	} else {
+		c->nconns--;
+	}
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (!keep)
+		cf_conn_close(conn);
+}
+
+/* --- one exchange on one connection ----------------------------------- */
+
+static bool
+retryable(int rc)
+{
+	return rc == COFFER_E_IO || rc == COFFER_E_CLOSED;
+}
+
+static bool
+conn_fatal(int rc)
+{
+	return retryable(rc) || rc == COFFER_E_TIMEOUT ||
+	    rc == COFFER_E_PROTO || rc == COFFER_E_TOOBIG;
+}
+
+/*
+ * Packs req behind a 4-byte length; secret requests go to the secure heap.
+ * Free with free_frame().
+ */
+static int
+pack_frame(const Coffer__Request *req, bool secret, uint8_t **out,
+    size_t *outlen)
+{
+	size_t n = coffer__request__get_packed_size(req);
+	uint8_t *p;
+
+	*out = NULL;
+	*outlen = 0;
+	if (n > CF_MAX_FRAME_LIMIT)
+		return COFFER_E_TOOBIG;
+	p = secret ? cf_malloc_secret(n + 4) : malloc(n + 4);
+	if (p == NULL)
+		return COFFER_E_NOMEM;
+	p[0] = (uint8_t)(n >> 24);
+	p[1] = (uint8_t)(n >> 16);
+	p[2] = (uint8_t)(n >> 8);
+	p[3] = (uint8_t)n;
+	if (coffer__request__pack(req, p + 4) != n) {
+		if (secret)
+			cf_free_secret(p, n + 4);
+		else
+			free(p);
+		return COFFER_E_INTERNAL;
+	}
+	*out = p;
+	*outlen = n + 4;
+	return 0;
+}
+
+static void
+free_frame(uint8_t *p, size_t n, bool secret)
+{
+	if (p == NULL)
+		return;
+	if (secret) {
+		cf_free_secret(p, n);
+	} else {
+		OPENSSL_cleanse(p, n);
+		free(p);
+	}
+}
+
+/*
+ * Sends one request on conn and reads its response. Returns 0 with *resp
+ * set (whatever rc the node answered), or a local error; err gets the
+ * detail of a local error.
+ */
+static int
+exchange(struct coffer_client *c, struct cf_conn *conn, Coffer__Request *req,
+    bool secret, Coffer__Response **resp, char *err, size_t errlen)
+{
+	uint8_t *frame = NULL, *in = NULL;
+	size_t flen = 0, inlen = 0;
+	uint64_t deadline = cf_now_ms() + c->cfg.timeout_ms;
+	Coffer__Response *r = NULL;
+	int rc;
+
+	*resp = NULL;
+	req->id = atomic_fetch_add(&c->next_id, 1);
+	req->min_index = atomic_load(&c->seen_index);
+	if ((rc = pack_frame(req, secret, &frame, &flen)) != 0) {
+		cf_strlcpy(err, "cannot encode the request", errlen);
+		goto out;
+	}
+	if ((rc = cf_conn_write(conn, frame, flen, deadline, err, errlen)) != 0)
+		goto out;
+	if ((rc = cf_conn_read_frame(conn, CF_CLI_MAX_RESPONSE, deadline, &in,
+	    &inlen, err, errlen)) != 0)
+		goto out;
+	if ((r = coffer__response__unpack(NULL, inlen, in)) == NULL) {
+		cf_strlcpy(err, "malformed response", errlen);
+		rc = COFFER_E_PROTO;
+		goto out;
+	}
+	if (r->id != req->id) {
+		snprintf(err, errlen, "response id %llu does not match request "
+		    "id %llu", (unsigned long long)r->id,
+		    (unsigned long long)req->id);
+		rc = COFFER_E_PROTO;
+		goto out;
+	}
+	see_index(c, r->applied_index);
+	*resp = r;
+	r = NULL;
+	rc = 0;
+out:
+	if (r != NULL)
+		coffer__response__free_unpacked(r, NULL);
+	free_frame(frame, flen, secret);
+	free(in);
+	return rc;
+}
+
+/* Logs the connection out (if logged in) and in with the stored creds. */
+static int
+sync_session(struct coffer_client *c, struct cf_conn *conn, char *err,
+    size_t errlen, int *node_rc)
+{
+	Coffer__Request req = COFFER__REQUEST__INIT;
+	Coffer__LogoutReq lo = COFFER__LOGOUT_REQ__INIT;
+	Coffer__LoginReq li = COFFER__LOGIN_REQ__INIT;
+	Coffer__Response *resp = NULL;
+	char *user = NULL, *pass = NULL;
+	uint64_t gen;
+	int rc = 0;
+
+	*node_rc = 0;
+	pthread_mutex_lock(&c->mu);
+	gen = c->cred_gen;
+	if (conn->logged_gen == gen || (c->user == NULL &&
+	    conn->logged_gen == 0)) {
+		pthread_mutex_unlock(&c->mu);
+		return 0;
+	}
+	if (c->user != NULL && ((user = cf_strdup_secret(c->user)) == NULL ||
+	    (pass = cf_strdup_secret(c->pass)) == NULL)) {
+		pthread_mutex_unlock(&c->mu);
+		rc = COFFER_E_NOMEM;
+		goto out;
+	}
+	pthread_mutex_unlock(&c->mu);
+
+	if (conn->logged_gen != 0) {
+		req.body_case = COFFER__REQUEST__BODY_LOGOUT;
+		req.logout = &lo;
+		if ((rc = exchange(c, conn, &req, false, &resp, err,
+		    errlen)) != 0)
+			goto out;
+		coffer__response__free_unpacked(resp, NULL);
+		resp = NULL;
+		conn->logged_gen = 0;
+	}
+	if (user == NULL)
+		goto out;
+	li.username = user;
+	li.password.data = (uint8_t *)pass;
+	li.password.len = strlen(pass);
+	req = (Coffer__Request)COFFER__REQUEST__INIT;
+	req.body_case = COFFER__REQUEST__BODY_LOGIN;
+	req.login = &li;
+	if ((rc = exchange(c, conn, &req, true, &resp, err, errlen)) != 0)
+		goto out;
+	if (resp->rc != 0) {
+		*node_rc = resp->rc;
+		cf_strlcpy(err, resp->detail != NULL && *resp->detail != '\0' ?
+		    resp->detail : "automatic re-login failed", errlen);
+		goto out;
+	}
+	conn->logged_gen = gen;
+out:
+	if (resp != NULL)
+		coffer__response__free_unpacked(resp, NULL);
+	cf_free_secret_str(user);
+	cf_free_secret_str(pass);
+	return rc;
+}
+
+int
+cf_client_call(struct coffer_client *c, Coffer__Request *req, unsigned flags,
+    Coffer__Response__BodyCase expect, Coffer__Response **out,
+    cf_call_hook hook, void *hook_arg)
+{
+	uint8_t idem[CF_CLI_IDEM_LEN];
+	char err[CF_CLI_ERRLEN] = "";
+	struct cf_conn *conn = NULL;
+	Coffer__Response *resp = NULL;
+	bool secret = (flags & CF_CALL_SECRET) != 0, keep, fresh = false;
+	int attempt, rc = COFFER_E_INTERNAL, node_rc;
+
+	*out = NULL;
+	if (flags & CF_CALL_WRITE) {
+		if (cf_random(idem, sizeof(idem)) != 0) {
+			rc = COFFER_E_CRYPTO;
+			cf_strlcpy(err, "no random bytes for the request key",
+			    sizeof(err));
+			goto out;
+		}
+		req->idem.data = idem;
+		req->idem.len = sizeof(idem);
+	}
+	/*
+	 * Reads and keyed writes may be retried once: on a fresh connection
+	 * after an I/O error, or (keyed writes) when the node reports that
+	 * the outcome is unknown (leadership lost): the key makes the node
+	 * return the first outcome if the write did apply.
+	 */
+	for (attempt = 0; attempt < 2; attempt++) {
+		err[0] = '\0';
+		if ((rc = checkout(c, fresh, &conn, err, sizeof(err))) != 0)
+			goto out;
+		if (!(flags & CF_CALL_RAW)) {
+			rc = sync_session(c, conn, err, sizeof(err), &node_rc);
+			if (rc == 0 && node_rc != 0) {
+				checkin(c, conn, true);
+				conn = NULL;
+				rc = node_rc;
+				goto out;
+			}
+		}
+		if (rc == 0)
+			rc = exchange(c, conn, req, secret, &resp, err,
+			    sizeof(err));
+		if (rc == 0 && attempt == 0 && (flags & CF_CALL_WRITE) &&
+		    resp->rc == COFFER_E_UNKNOWN_OUTCOME) {
+			coffer__response__free_unpacked(resp, NULL);
+			resp = NULL;
+			checkin(c, conn, true);
+			conn = NULL;
+			fresh = false;
+			continue;
+		}
+		if (rc == 0)
+			break;
+		fresh = true;
+		keep = !conn_fatal(rc);
+		checkin(c, conn, keep);
+		conn = NULL;
+		if (!retryable(rc))
+			goto out;
+	}
+	if (rc != 0)
+		goto out;
+	if (resp->rc != 0) {
+		rc = resp->rc;
+		cf_strlcpy(err, resp->detail != NULL ? resp->detail : "",
+		    sizeof(err));
+		goto out;
+	}
+	if (expect != COFFER__RESPONSE__BODY__NOT_SET &&
+	    resp->body_case != expect) {
+		rc = COFFER_E_PROTO;
+		cf_strlcpy(err, "unexpected response type", sizeof(err));
+		goto out;
+	}
+	if (hook != NULL)
+		hook(c, conn, resp, hook_arg);
+	*out = resp;
+	resp = NULL;
+	rc = 0;
+out:
+	if (conn != NULL)
+		checkin(c, conn, true);
+	if (resp != NULL)
+		coffer__response__free_unpacked(resp, NULL);
+	if (flags & CF_CALL_WRITE) {
+		OPENSSL_cleanse(idem, sizeof(idem));
+		req->idem.data = NULL;
+		req->idem.len = 0;
+	}
+	if (rc != 0)
+		set_detail(c, err[0] != '\0' ? err : coffer_strerror(rc));
+	return rc;
+}
+
+/* --- client lifecycle ----------------------------------------------------- */
+
+int
+coffer_client_new(const struct coffer_config *cfg, struct coffer_client **out,
+    char *errbuf, size_t errlen)
+{
+	struct coffer_client *c = NULL;
+	struct cf_conn *conn = NULL;
+	char err[CF_CLI_ERRLEN] = "";
+	uint64_t first_id;
+	int rc = COFFER_E_INTERNAL;
+	bool inited = false;
+
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
+	if (out == NULL || cfg == NULL) {
+		cf_strlcpy(errbuf, "invalid argument", errlen);
+		return COFFER_E_INVAL;
+	}
+	*out = NULL;
+	if (cfg->nservers == 0) {
+		cf_strlcpy(errbuf, "no servers configured", errlen);
+		return COFFER_E_CONFIG;
+	}
+	if (!cfg->have_pin && cfg->trust_anchor == NULL) {
+		cf_strlcpy(errbuf, "neither trust_anchor nor pin_sha256 is set: "
+		    "refusing to trust any certificate", errlen);
+		return COFFER_E_CONFIG;
+	}
+	if ((cfg->client_cert == NULL) != (cfg->client_key == NULL)) {
+		cf_strlcpy(errbuf, "client_cert and client_key go together",
+		    errlen);
+		return COFFER_E_CONFIG;
+	}
+	cf_secmem_init_lib();
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		rc = COFFER_E_NOMEM;
+		goto out;
+	}
+	if ((rc = cf_config_copy(cfg, &c->cfg)) != 0)
+		goto out;
+	if (c->cfg.timeout_ms == 0)
+		c->cfg.timeout_ms = CF_CLI_DEFAULT_TIMEOUT_MS;
+	if (c->cfg.connections == 0)
+		c->cfg.connections = CF_CLI_DEFAULT_CONNS;
+	if (pthread_mutex_init(&c->mu, NULL) != 0) {
+		rc = COFFER_E_NOMEM;
+		goto out;
+	}
+	if (pthread_cond_init(&c->cv, NULL) != 0) {
+		pthread_mutex_destroy(&c->mu);
+		rc = COFFER_E_NOMEM;
+		goto out;
+	}
+	inited = true;
+	/* Random first id: ids of two clients on one node rarely collide. */
+	if (cf_random(&first_id, sizeof(first_id)) != 0)
+		first_id = cf_now_ms();
+	atomic_init(&c->next_id, (first_id >> 2) + 1);
+	atomic_init(&c->seen_index, 0);
+	if ((rc = cf_tls_ctx_new(&c->cfg, &c->ctx, err, sizeof(err))) != 0)
+		goto out;
+	if ((rc = checkout(c, false, &conn, err, sizeof(err))) != 0)
+		goto out;
+	checkin(c, conn, true);
+	*out = c;
+	c = NULL;
+	rc = 0;
+out:
+	if (rc != 0)
+		cf_strlcpy(errbuf, err[0] != '\0' ? err : coffer_strerror(rc),
+		    errlen);
+	if (c != NULL) {
+		if (inited) {
+			coffer_client_free(c);
+		} else {
+			cf_config_clear(&c->cfg);
+			free(c);
+		}
+	}
+	return rc;
+}
+
+void
+coffer_client_free(struct coffer_client *c)
+{
+	struct cf_conn *conn;
+	struct cf_errent *e;
+
+	if (c == NULL)
+		return;
+	while ((conn = c->idle) != NULL) {
+		c->idle = conn->next;
+		cf_conn_close(conn);
+	}
+	while ((e = c->errs) != NULL) {
+		c->errs = e->next;
+		free(e);
+	}
+	wipe_creds_locked(c);
+	SSL_CTX_free(c->ctx);
+	cf_config_clear(&c->cfg);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	OPENSSL_cleanse(c, sizeof(*c));
+	free(c);
+}
+
+/* --- sessions --------------------------------------------------------- */
+
+struct login_arg {
+	const char *user;
+	const char *pass;
+	int rc;
+};
+
+static void
+login_hook(struct coffer_client *c, struct cf_conn *conn,
+    const Coffer__Response *resp, void *arg)
+{
+	struct login_arg *la = arg;
+	char *u, *p = NULL;
+
+	if ((u = cf_strdup_secret(la->user)) == NULL ||
+	    (p = cf_strdup_secret(la->pass)) == NULL) {
+		cf_free_secret_str(u);
+		la->rc = COFFER_E_NOMEM;
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	wipe_creds_locked(c);
+	c->user = u;
+	c->pass = p;
+	c->cred_gen++;
+	conn->logged_gen = c->cred_gen;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Logout on a connection that may carry an older session. */
+static void
+drop_session(struct coffer_client *c, struct cf_conn *conn)
+{
+	Coffer__Request req = COFFER__REQUEST__INIT;
+	Coffer__LogoutReq lo = COFFER__LOGOUT_REQ__INIT;
+	Coffer__Response *resp = NULL;
+	char err[64];
+
+	req.body_case = COFFER__REQUEST__BODY_LOGOUT;
+	req.logout = &lo;
+	if (exchange(c, conn, &req, false, &resp, err, sizeof(err)) == 0) {
+		coffer__response__free_unpacked(resp, NULL);
+		conn->logged_gen = 0;
+	}
+}
+
+static void
+pre_login_hook(struct coffer_client *c, struct cf_conn *conn)
+{
+	if (conn->logged_gen != 0)
+		drop_session(c, conn);
+}
+
+int
+coffer_login(struct coffer_client *c, const char *username,
+    const char *password, int *role)
+{
+	Coffer__Request req = COFFER__REQUEST__INIT;
+	Coffer__LoginReq li = COFFER__LOGIN_REQ__INIT;
+	Coffer__Response *resp = NULL;
+	struct login_arg la;
+	struct cf_conn *conn = NULL;
+	char err[CF_CLI_ERRLEN] = "";
+	int rc, attempt;
+	bool keep;
+
+	if (role != NULL)
+		*role = COFFER_ROLE_NONE;
+	if (c == NULL || username == NULL || password == NULL)
+		return COFFER_E_INVAL;
+	if (*username == '\0')
+		return cf_client_fail(c, COFFER_E_INVAL, "empty user name");
+	la.user = username;
+	la.pass = password;
+	la.rc = 0;
+	li.username = (char *)username;
+	li.password.data = (uint8_t *)password;
+	li.password.len = strlen(password);
+	req.body_case = COFFER__REQUEST__BODY_LOGIN;
+	req.login = &li;
+
+	/*
+	 * Not cf_client_call: the connection's old session (if any) is
+	 * dropped first, and the login must land on the connection that is
+	 * then marked as logged in. A lost connection is retried once: a
+	 * login that never reached the node cannot have counted.
+	 */
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((rc = checkout(c, attempt > 0, &conn, err,
+		    sizeof(err))) != 0)
+			goto out;
+		pre_login_hook(c, conn);
+		rc = exchange(c, conn, &req, true, &resp, err, sizeof(err));
+		if (rc == 0)
+			break;
+		keep = !conn_fatal(rc);
+		checkin(c, conn, keep);
+		conn = NULL;
+		if (!retryable(rc))
+			goto out;
+	}
+	if (rc != 0)
+		goto out;
+	if (resp->rc != 0) {
+		rc = resp->rc;
+		cf_strlcpy(err, resp->detail != NULL ? resp->detail : "",
+		    sizeof(err));
+		conn->logged_gen = 0;
+		goto out;
+	}
+	if (resp->body_case != COFFER__RESPONSE__BODY_LOGIN) {
+		rc = COFFER_E_PROTO;
+		cf_strlcpy(err, "unexpected response type", sizeof(err));
+		goto out;
+	}
+	login_hook(c, conn, resp, &la);
+	if ((rc = la.rc) != 0)
+		goto out;
+	if (role != NULL && resp->login != NULL)
+		*role = (int)resp->login->role;
+out:
+	if (conn != NULL)
+		checkin(c, conn, true);
+	if (resp != NULL)
+		coffer__response__free_unpacked(resp, NULL);
+	if (rc != 0)
+		set_detail(c, err[0] != '\0' ? err : coffer_strerror(rc));
+	return rc;
+}
+
+int
+coffer_logout(struct coffer_client *c)
+{
+	Coffer__Request req = COFFER__REQUEST__INIT;
+	Coffer__LogoutReq lo = COFFER__LOGOUT_REQ__INIT;
+	Coffer__Response *resp = NULL;
+	struct cf_conn *list, *conn, *keep = NULL;
+	char err[CF_CLI_ERRLEN] = "";
+	bool any = false;
+	int rc = 0, r;
+
+	if (c == NULL)
+		return COFFER_E_INVAL;
+	/* Busy connections log out lazily: their generation is now stale. */
+	pthread_mutex_lock(&c->mu);
+	wipe_creds_locked(c);
+	c->cred_gen++;
+	list = c->idle;
+	c->idle = NULL;
+	pthread_mutex_unlock(&c->mu);
+
+	req.body_case = COFFER__REQUEST__BODY_LOGOUT;
+	req.logout = &lo;
+	while ((conn = list) != NULL) {
+		list = conn->next;
+		conn->next = NULL;
+		if (conn->logged_gen == 0) {
+			checkin(c, conn, true);
+			continue;
+		}
+		any = true;
+		r = exchange(c, conn, &req, false, &resp, err, sizeof(err));
+		if (r != 0) {
+			checkin(c, conn, false);	/* session dies with it */
+			continue;
+		}
+		if (resp->rc != 0 && resp->rc != COFFER_E_NOTLOGGEDIN &&
+		    rc == 0) {
+			rc = resp->rc;
+			cf_strlcpy(err, resp->detail != NULL ? resp->detail :
+			    "", sizeof(err));
+		}
+		coffer__response__free_unpacked(resp, NULL);
+		resp = NULL;
+		conn->logged_gen = 0;
+		conn->next = keep;
+		keep = conn;
+	}
+	while ((conn = keep) != NULL) {
+		keep = conn->next;
+		checkin(c, conn, true);
+	}
+	if (!any) {
+		/* Nothing was logged in here: let the node answer. */
+		rc = cf_client_call(c, &req, CF_CALL_RAW,
+		    COFFER__RESPONSE__BODY_LOGOUT, &resp, NULL, NULL);
+		if (resp != NULL)
+			coffer__response__free_unpacked(resp, NULL);
+		return rc;
+	}
+	if (rc != 0)
+		set_detail(c, err[0] != '\0' ? err : coffer_strerror(rc));
+	return rc;
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * client.h: private interfaces of libcoffer (src/client only).
+ *
+ * A struct coffer_client owns one SSL_CTX and a pool of TLS connections.
+ * cf_client_call() checks a connection out, makes it match the client's
+ * credentials (lazy login/logout), sends one request, reads one response,
+ * checks the connection back in and retries once on a fresh connection
+ * after an I/O failure when that is safe. Nothing here prints or exits.
+ */
+#ifndef CF_CLIENT_H
+#define CF_CLIENT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include <coffer/coffer.h>
+#include "coffer.pb-c.h"
+
+#define CF_CLI_MAX_SERVERS 32
+#define CF_CLI_MAX_CONNS 64
+#define CF_CLI_DEFAULT_TIMEOUT_MS 10000u
+#define CF_CLI_MAX_TIMEOUT_MS 3600000u
+#define CF_CLI_DEFAULT_CONNS 4u
+#define CF_CLI_MAX_RESPONSE (64u * 1024 * 1024)
+#define CF_CLI_IDEM_LEN 16
+#define CF_CLI_ERRLEN 256
+
+struct coffer_config {
+	char *servers[CF_CLI_MAX_SERVERS];
+	size_t nservers;
+	char *trust_anchor;
+	char *server_name;
+	char *client_cert;
+	char *client_key;
+	uint8_t pin[32];
+	bool have_pin;
+	unsigned timeout_ms;
+	unsigned connections;
+};
+
+/* One TLS connection of the pool. */
+struct cf_conn {
+	int fd;
+	SSL *ssl;
+	size_t server;			/* index into cfg.servers */
+	uint64_t logged_gen;		/* credential generation; 0 = none */
+	struct cf_conn *next;		/* idle list */
+};
+
+/* Per-thread detail of the last failed call. */
+struct cf_errent {
+	pthread_t tid;
+	char msg[CF_CLI_ERRLEN];
+	struct cf_errent *next;
+};
+
+struct coffer_client {
+	struct coffer_config cfg;	/* deep copy */
+	SSL_CTX *ctx;
+
+	pthread_mutex_t mu;		/* protects everything below */
+	pthread_cond_t cv;		/* a connection was checked in */
+	struct cf_conn *idle;
+	unsigned nconns;		/* idle + checked out */
+	size_t good_server;		/* last server that worked */
+	char *user;			/* secure heap, NULL when logged out */
+	char *pass;			/* secure heap */
+	uint64_t cred_gen;		/* bumped on every login/logout */
+	struct cf_errent *errs;
+
+	_Atomic uint64_t seen_index;
+	_Atomic uint64_t next_id;
+};
+
+/* --- config.c ------------------------------------------------------------ */
+int cf_config_copy(const struct coffer_config *, struct coffer_config *dst);
+void cf_config_clear(struct coffer_config *);
+
+/* --- conn.c -------------------------------------------------------------- */
+/* TLS context for cfg; detail in err on failure (COFFER_E_CONFIG/E_TLS). */
+int cf_tls_ctx_new(const struct coffer_config *, SSL_CTX **out, char *err,
+    size_t errlen);
+/*
+ * Connects to host_port with TCP_NODELAY, a non-blocking socket and the
+ * TLS 1.3 handshake (verify per cfg; pin checked after the handshake when
+ * pin != NULL). Errors: COFFER_E_CONNECT, COFFER_E_TLS, COFFER_E_NOMEM.
+ */
+int cf_conn_open(SSL_CTX *, const char *host_port, const char *server_name,
+    const uint8_t *pin, unsigned timeout_ms, struct cf_conn **out, char *err,
+    size_t errlen);
+void cf_conn_close(struct cf_conn *);
+/* Peer certificate sha256 (raw 32 bytes). */
+int cf_conn_peer_sha256(struct cf_conn *, uint8_t out[32]);
+/* True if an idle connection looks closed or has unexpected input. */
+bool cf_conn_stale(struct cf_conn *);
+/* Writes n bytes (a whole frame). COFFER_E_IO/E_CLOSED/E_TIMEOUT. */
+int cf_conn_write(struct cf_conn *, const uint8_t *p, size_t n,
+    uint64_t deadline_ms, char *err, size_t errlen);
+/* Reads one frame (<= max bytes payload), malloc'd. */
+int cf_conn_read_frame(struct cf_conn *, size_t max, uint64_t deadline_ms,
+    uint8_t **out, size_t *outlen, char *err, size_t errlen);
+
+/* --- client.c ------------------------------------------------------------ */
+#define CF_CALL_WRITE 0x1	/* carries an idempotency key */
+#define CF_CALL_SECRET 0x2	/* packed request holds a password */
+#define CF_CALL_RAW 0x4		/* no lazy login/logout (login, logout) */
+
+/*
+ * Runs when a call succeeded (rc 0 from the node), with the connection still
+ * checked out; used by login to mark the connection as logged in.
+ */
+typedef void (*cf_call_hook)(struct coffer_client *, struct cf_conn *,
+    const Coffer__Response *, void *arg);
+
+/*
+ * Sends req (its id, min_index and idem are filled in here) and returns the
+ * node's response in *resp (free with coffer__response__free_unpacked) when
+ * the node answered rc 0 with the expected body case. Otherwise returns the
+ * rc and records the detail for coffer_client_last_error().
+ */
+int cf_client_call(struct coffer_client *, Coffer__Request *req,
+    unsigned flags, Coffer__Response__BodyCase expect, Coffer__Response **resp,
+    cf_call_hook hook, void *hook_arg);
+
+/* Records a local failure detail for this thread; returns rc. */
+int cf_client_fail(struct coffer_client *, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Replaces the stored credentials (secure heap; user NULL keeps the user
+ * name) if some are stored and
+ * (match_user NULL or) the stored user is match_user. bump: other
+ * connections must log in again (the user name changed).
+ */
+int cf_client_replace_creds(struct coffer_client *, const char *match_user,
+    const char *user, const char *pass, bool bump);
+
+/* Safe bounded copy (always NUL-terminates when n > 0). */
+void cf_strlcpy(char *dst, const char *src, size_t n);
+
+#endif

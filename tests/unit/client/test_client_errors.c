@@ -1,0 +1,837 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_client_errors.c: libcoffer failure paths and the request path
+ * against an in-test TLS 1.3 server (OpenSSL on the other side, with a
+ * self-signed certificate made here): NULL arguments, a closed port, a
+ * pin mismatch, an untrusted chain, a wrong server name, the fingerprint
+ * probe, response id mismatch, oversized frames, the retry of a keyed write
+ * after a lost connection, lazy re-login of pooled connections, logout.
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <coffer/coffer.h>
+#include "coffer.pb-c.h"
+
+enum mode { M_NORMAL, M_BADID, M_HUGE, M_DROP_FIRST, M_UNKNOWN_FIRST };
+
+#define MAX_HANDLERS 64
+
+struct srv {
+	int lfd;
+	uint16_t port;
+	SSL_CTX *ctx;
+	X509 *cert;
+	EVP_PKEY *key;
+	char fp[65];
+	char certfile[PATH_MAX];
+	char otherfile[PATH_MAX];
+	pthread_t thr;
+	atomic_bool stop;
+	enum mode mode;
+	atomic_int accepted;
+	atomic_int logins;
+	atomic_int requests;
+	atomic_ullong applied;
+	atomic_ullong max_min_index;
+	pthread_mutex_t mu;
+	pthread_t handlers[MAX_HANDLERS];
+	int nhandlers;
+	uint8_t idem[8][16];
+	int nidem;
+};
+
+struct hctx {
+	struct srv *s;
+	int fd;
+	int conn_no;
+};
+
+static char tmpdir[1024];
+
+/* --- certificates --------------------------------------------------------- */
+
+static void
+make_cert(const char *cn, X509 **certp, EVP_PKEY **keyp)
+{
+	EVP_PKEY *key;
+	X509 *x;
+	X509_NAME *name;
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_non_null(key);
+	assert_non_null(x = X509_new());
+	assert_int_equal(X509_set_version(x, 2), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -3600));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 86400));
+	name = X509_get_subject_name(x);
+	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0), 1);
+	assert_int_equal(X509_set_issuer_name(x, name), 1);
+	assert_int_equal(X509_set_pubkey(x, key), 1);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name,
+	    "DNS:localhost");
+	assert_non_null(ext);
+	assert_int_equal(X509_add_ext(x, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
+	    "critical,CA:TRUE");
+	assert_non_null(ext);
+	assert_int_equal(X509_add_ext(x, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	*certp = x;
+	*keyp = key;
+}
+
+static void
+write_pem(X509 *x, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(PEM_write_X509(f, x), 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* --- the in-test server --------------------------------------------------- */
+
+static int
+read_all(SSL *ssl, uint8_t *p, size_t n)
+{
+	size_t got;
+
+	while (n > 0) {
+		if (SSL_read_ex(ssl, p, n, &got) != 1)
+			return -1;
+		p += got;
+		n -= got;
+	}
+	return 0;
+}
+
+static int
+send_resp(SSL *ssl, Coffer__Response *r)
+{
+	size_t n = coffer__response__get_packed_size(r), w;
+	uint8_t *p = malloc(n + 4);
+	int ok;
+
+	if (p == NULL)
+		return -1;
+	p[0] = (uint8_t)(n >> 24);
+	p[1] = (uint8_t)(n >> 16);
+	p[2] = (uint8_t)(n >> 8);
+	p[3] = (uint8_t)n;
+	coffer__response__pack(r, p + 4);
+	ok = SSL_write_ex(ssl, p, n + 4, &w);
+	free(p);
+	return ok == 1 ? 0 : -1;
+}
+
+static void
+serve(struct hctx *h, SSL *ssl)
+{
+	struct srv *s = h->s;
+	bool logged_in = false;
+	uint8_t hdr[4], *buf;
+	uint32_t len;
+	Coffer__Request *req;
+	Coffer__Response resp;
+	Coffer__GetInfoResp gi;
+	Coffer__LoginResp lr;
+	Coffer__Empty empty;
+	Coffer__UserListResp ul;
+	Coffer__UserInfo u1, *users[1];
+	unsigned long long cur;
+	int rc;
+
+	for (;;) {
+		if (read_all(ssl, hdr, 4) != 0)
+			return;
+		len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+		    (uint32_t)hdr[2] << 8 | hdr[3];
+		if (len == 0 || len > (1u << 20) ||
+		    (buf = malloc(len)) == NULL)
+			return;
+		if (read_all(ssl, buf, len) != 0) {
+			free(buf);
+			return;
+		}
+		req = coffer__request__unpack(NULL, len, buf);
+		free(buf);
+		if (req == NULL)
+			return;
+		atomic_fetch_add(&s->requests, 1);
+		cur = atomic_load(&s->max_min_index);
+		while (req->min_index > cur && !atomic_compare_exchange_weak(
+		    &s->max_min_index, &cur, req->min_index))
+			;
+		if (req->idem.len == 16) {
+			pthread_mutex_lock(&s->mu);
+			if (s->nidem < 8)
+				memcpy(s->idem[s->nidem++], req->idem.data, 16);
+			pthread_mutex_unlock(&s->mu);
+		}
+		if (s->mode == M_DROP_FIRST && h->conn_no == 0 &&
+		    req->body_case == COFFER__REQUEST__BODY_USER_CREATE) {
+			coffer__request__free_unpacked(req, NULL);
+			return;	/* connection lost before the answer */
+		}
+		if (s->mode == M_HUGE) {
+			static const uint8_t big[4] = { 0x04, 0x00, 0x00, 0x01 };
+			size_t w;
+
+			coffer__request__free_unpacked(req, NULL);
+			(void)SSL_write_ex(ssl, big, 4, &w);
+			return;
+		}
+		coffer__response__init(&resp);
+		coffer__empty__init(&empty);
+		resp.id = req->id + (s->mode == M_BADID ? 1 : 0);
+		resp.applied_index = atomic_fetch_add(&s->applied, 1) + 1;
+		switch (req->body_case) {
+		case COFFER__REQUEST__BODY_GET_INFO:
+			coffer__get_info_resp__init(&gi);
+			gi.state = COFFER__NODE_STATE__NODE_STATE_ACTIVE;
+			gi.version = "9.8.7";
+			gi.node_id = 7;
+			gi.cluster_id = "cluster-xyz";
+			gi.raft_state = "leader";
+			gi.members = 1;
+			resp.body_case = COFFER__RESPONSE__BODY_GET_INFO;
+			resp.get_info = &gi;
+			break;
+		case COFFER__REQUEST__BODY_LOGIN:
+			atomic_fetch_add(&s->logins, 1);
+			if (req->login->password.len == 2 &&
+			    memcmp(req->login->password.data, "pw", 2) == 0) {
+				coffer__login_resp__init(&lr);
+				lr.role = COFFER__ROLE__ROLE_CU;
+				lr.username = req->login->username;
+				resp.body_case = COFFER__RESPONSE__BODY_LOGIN;
+				resp.login = &lr;
+				logged_in = true;
+			} else {
+				resp.rc = COFFER_E_AUTH;
+				resp.detail = "bad password";
+			}
+			break;
+		case COFFER__REQUEST__BODY_LOGOUT:
+			if (!logged_in) {
+				resp.rc = COFFER_E_NOTLOGGEDIN;
+				break;
+			}
+			logged_in = false;
+			resp.body_case = COFFER__RESPONSE__BODY_LOGOUT;
+			resp.logout = &empty;
+			break;
+		case COFFER__REQUEST__BODY_USER_LIST:
+			if (!logged_in) {
+				resp.rc = COFFER_E_NOTLOGGEDIN;
+				resp.detail = "log in first";
+				break;
+			}
+			coffer__user_list_resp__init(&ul);
+			coffer__user_info__init(&u1);
+			u1.username = "alice";
+			u1.role = COFFER__ROLE__ROLE_CU;
+			u1.failures = 2;
+			users[0] = &u1;
+			ul.n_users = 1;
+			ul.users = users;
+			resp.body_case = COFFER__RESPONSE__BODY_USER_LIST;
+			resp.user_list = &ul;
+			break;
+		case COFFER__REQUEST__BODY_USER_CREATE:
+			if (s->mode == M_UNKNOWN_FIRST && s->nidem == 1) {
+				resp.rc = COFFER_E_UNKNOWN_OUTCOME;
+				break;
+			}
+			resp.body_case = COFFER__RESPONSE__BODY_USER_CREATE;
+			resp.user_create = &empty;
+			break;
+		default:
+			resp.rc = COFFER_E_UNSUPPORTED;
+			break;
+		}
+		rc = send_resp(ssl, &resp);
+		coffer__request__free_unpacked(req, NULL);
+		if (rc != 0)
+			return;
+	}
+}
+
+static void *
+handler(void *arg)
+{
+	struct hctx *h = arg;
+	struct timeval tv = { .tv_sec = 5 };
+	SSL *ssl;
+
+	(void)setsockopt(h->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(h->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if ((ssl = SSL_new(h->s->ctx)) != NULL) {
+		SSL_set_fd(ssl, h->fd);
+		if (SSL_accept(ssl) == 1) {
+			serve(h, ssl);
+			(void)SSL_shutdown(ssl);
+		}
+		SSL_free(ssl);
+	}
+	ERR_clear_error();
+	close(h->fd);
+	free(h);
+	return NULL;
+}
+
+static void *
+acceptor(void *arg)
+{
+	struct srv *s = arg;
+	struct pollfd pfd;
+	struct hctx *h;
+	int fd;
+
+	while (!atomic_load(&s->stop)) {
+		pfd.fd = s->lfd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		if ((fd = accept(s->lfd, NULL, NULL)) < 0)
+			continue;
+		h = calloc(1, sizeof(*h));
+		h->s = s;
+		h->fd = fd;
+		h->conn_no = atomic_fetch_add(&s->accepted, 1);
+		pthread_mutex_lock(&s->mu);
+		if (s->nhandlers < MAX_HANDLERS &&
+		    pthread_create(&s->handlers[s->nhandlers], NULL, handler,
+		    h) == 0) {
+			s->nhandlers++;
+		} else {
+			close(fd);
+			free(h);
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	return NULL;
+}
+
+static struct srv *
+srv_start(enum mode mode)
+{
+	struct srv *s = calloc(1, sizeof(*s));
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	unsigned char md[32];
+	unsigned int mdlen = 0, i;
+	X509 *other;
+	EVP_PKEY *okey;
+	sigset_t pipe, old;
+
+	assert_non_null(s);
+	s->mode = mode;
+	pthread_mutex_init(&s->mu, NULL);
+	make_cert("localhost", &s->cert, &s->key);
+	assert_int_equal(X509_digest(s->cert, EVP_sha256(), md, &mdlen), 1);
+	for (i = 0; i < mdlen; i++)
+		snprintf(s->fp + 2 * i, 3, "%02x", md[i]);
+	snprintf(s->certfile, sizeof(s->certfile), "%s/server.pem", tmpdir);
+	write_pem(s->cert, s->certfile);
+	make_cert("localhost", &other, &okey);
+	snprintf(s->otherfile, sizeof(s->otherfile), "%s/other.pem", tmpdir);
+	write_pem(other, s->otherfile);
+	X509_free(other);
+	EVP_PKEY_free(okey);
+
+	assert_non_null(s->ctx = SSL_CTX_new(TLS_server_method()));
+	SSL_CTX_set_min_proto_version(s->ctx, TLS1_3_VERSION);
+	assert_int_equal(SSL_CTX_use_certificate(s->ctx, s->cert), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(s->ctx, s->key), 1);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((s->lfd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s->lfd, 16), 0);
+	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&sa, &sl), 0);
+	s->port = ntohs(sa.sin_port);
+	/*
+	 * The server threads (OpenSSL's plain socket BIO) block SIGPIPE; the
+	 * test thread does not, so a SIGPIPE raised by libcoffer kills the
+	 * test.
+	 */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &pipe, &old), 0);
+	assert_int_equal(pthread_create(&s->thr, NULL, acceptor, s), 0);
+	assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+	return s;
+}
+
+static void
+srv_stop(struct srv *s)
+{
+	int i;
+
+	atomic_store(&s->stop, true);
+	pthread_join(s->thr, NULL);
+	for (i = 0; i < s->nhandlers; i++)
+		pthread_join(s->handlers[i], NULL);
+	close(s->lfd);
+	SSL_CTX_free(s->ctx);
+	X509_free(s->cert);
+	EVP_PKEY_free(s->key);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+static struct coffer_config *
+cfg_for(uint16_t port, const char *pin, const char *ca, const char *name)
+{
+	struct coffer_config *cfg = NULL;
+	char hp[64];
+
+	assert_int_equal(coffer_config_new(&cfg), 0);
+	snprintf(hp, sizeof(hp), "127.0.0.1:%u", (unsigned)port);
+	assert_int_equal(coffer_config_add_server(cfg, hp), 0);
+	if (pin != NULL)
+		assert_int_equal(coffer_config_set_pin(cfg, pin), 0);
+	if (ca != NULL)
+		assert_int_equal(coffer_config_set_trust_anchor(cfg, ca), 0);
+	if (name != NULL)
+		assert_int_equal(coffer_config_set_server_name(cfg, name), 0);
+	assert_int_equal(coffer_config_set_timeout_ms(cfg, 5000), 0);
+	return cfg;
+}
+
+static uint16_t
+closed_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	close(fd);	/* bound, never listened: connect is refused */
+	return ntohs(sa.sin_port);
+}
+
+#define ZPIN \
+	"0000000000000000000000000000000000000000000000000000000000000000"
+
+/* --- tests ---------------------------------------------------------------- */
+
+static void
+test_null_args(void **state)
+{
+	struct coffer_info info;
+	struct coffer_user *users = (void *)1;
+	size_t n = 9, bad;
+	char *csr = (void *)1, fp[65], err[8];
+	int role = 5;
+	uint64_t hs = 3;
+
+	assert_int_equal(coffer_client_new(NULL, NULL, NULL, 0),
+	    COFFER_E_INVAL);
+	assert_int_equal(coffer_client_new(NULL, NULL, err, sizeof(err)),
+	    COFFER_E_INVAL);
+	coffer_client_free(NULL);
+	assert_string_equal(coffer_client_last_error(NULL), "");
+	assert_int_equal(coffer_client_seen_index(NULL), 0);
+	assert_int_equal(coffer_get_info(NULL, &info), COFFER_E_INVAL);
+	assert_int_equal(coffer_fetch_fingerprint(NULL, 100, fp, sizeof(fp)),
+	    COFFER_E_INVAL);
+	assert_int_equal(coffer_fetch_fingerprint("127.0.0.1:1", 100, fp, 64),
+	    COFFER_E_INVAL);
+	assert_int_equal(coffer_cluster_csr(NULL, &csr, NULL, 0),
+	    COFFER_E_INVAL);
+	assert_null(csr);
+	assert_int_equal(coffer_cluster_initialize(NULL, "a", "b"),
+	    COFFER_E_INVAL);
+	assert_int_equal(coffer_cluster_activate(NULL, "a", "b"),
+	    COFFER_E_INVAL);
+	assert_int_equal(coffer_login(NULL, "u", "p", &role), COFFER_E_INVAL);
+	assert_int_equal(role, COFFER_ROLE_NONE);
+	assert_int_equal(coffer_logout(NULL), COFFER_E_INVAL);
+	assert_int_equal(coffer_user_create(NULL, "u", COFFER_ROLE_CU, "p"),
+	    COFFER_E_INVAL);
+	assert_int_equal(coffer_user_delete(NULL, "u"), COFFER_E_INVAL);
+	assert_int_equal(coffer_user_list(NULL, &users, &n), COFFER_E_INVAL);
+	assert_null(users);
+	assert_int_equal(n, 0);
+	assert_int_equal(coffer_user_change_password(NULL, NULL, "p"),
+	    COFFER_E_INVAL);
+	assert_int_equal(coffer_user_lock(NULL, "u"), COFFER_E_INVAL);
+	assert_int_equal(coffer_user_unlock(NULL, "u"), COFFER_E_INVAL);
+	assert_int_equal(coffer_audit_export(NULL, 1, NULL, NULL, &hs, NULL),
+	    COFFER_E_INVAL);
+	assert_int_equal(hs, 0);
+	assert_int_equal(coffer_audit_verify_lines(NULL, 1, 0, NULL, &bad,
+	    NULL, 0), COFFER_E_INVAL);
+}
+
+static void
+test_null_args_live(void **state)
+{
+	struct srv *s = srv_start(M_NORMAL);
+	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
+	struct coffer_client *c = NULL;
+	size_t n;
+	char err[256];
+
+	assert_int_equal(coffer_client_new(cfg, &c, err, sizeof(err)), 0);
+	assert_int_equal(coffer_get_info(c, NULL), COFFER_E_INVAL);
+	assert_int_equal(coffer_login(c, NULL, "p", NULL), COFFER_E_INVAL);
+	assert_int_equal(coffer_login(c, "u", NULL, NULL), COFFER_E_INVAL);
+	assert_int_equal(coffer_user_create(c, NULL, COFFER_ROLE_CU, "p"),
+	    COFFER_E_INVAL);
+	assert_int_equal(coffer_user_create(c, "u", 77, "p"), COFFER_E_INVAL);
+	assert_int_equal(coffer_user_list(c, NULL, &n), COFFER_E_INVAL);
+	assert_int_equal(coffer_cluster_csr(c, NULL, NULL, 0), COFFER_E_INVAL);
+	assert_int_equal(coffer_audit_export(c, 1, NULL, NULL, NULL, NULL),
+	    COFFER_E_INVAL);
+	assert_int_equal(coffer_user_change_password(c, "u", NULL),
+	    COFFER_E_INVAL);
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
+static void
+test_closed_port(void **state)
+{
+	struct coffer_config *cfg = cfg_for(closed_port(), ZPIN, NULL, NULL);
+	struct coffer_client *c = (void *)1;
+	char err[256] = "", fp[65], hp[64];
+
+	assert_int_equal(coffer_client_new(cfg, &c, err, sizeof(err)),
+	    COFFER_E_CONNECT);
+	assert_null(c);
+	assert_true(strlen(err) > 0);
+	print_message("closed port: %s\n", err);
+	/* Two dead servers: still COFFER_E_CONNECT. */
+	snprintf(hp, sizeof(hp), "127.0.0.1:%u", (unsigned)closed_port());
+	assert_int_equal(coffer_config_add_server(cfg, hp), 0);
+	assert_int_equal(coffer_client_new(cfg, &c, err, sizeof(err)),
+	    COFFER_E_CONNECT);
+	assert_int_equal(coffer_fetch_fingerprint(hp, 2000, fp, sizeof(fp)),
+	    COFFER_E_CONNECT);
+	coffer_config_free(cfg);
+}
+
+static void
+test_pin_mismatch(void **state)
+{
+	struct srv *s = srv_start(M_NORMAL);
+	struct coffer_config *cfg = cfg_for(s->port, ZPIN, NULL, NULL);
+	struct coffer_client *c = (void *)1;
+	char err[256] = "";
+
+	assert_int_equal(coffer_client_new(cfg, &c, err, sizeof(err)),
+	    COFFER_E_TLS);
+	assert_null(c);
+	assert_non_null(strstr(err, "certificate fingerprint mismatch"));
+	coffer_config_free(cfg);
+	/* The pin wins over a trust anchor that would accept the chain. */
+	cfg = cfg_for(s->port, ZPIN, s->certfile, NULL);
+	assert_int_equal(coffer_client_new(cfg, &c, err, sizeof(err)),
+	    COFFER_E_TLS);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
+static void
+test_untrusted(void **state)
+{
+	struct srv *s = srv_start(M_NORMAL);
+	struct coffer_config *cfg = cfg_for(s->port, NULL, s->otherfile, NULL);
+	struct coffer_client *c = (void *)1;
+	struct coffer_info info;
+	char err[256] = "";
+
+	assert_int_equal(coffer_client_new(cfg, &c, err, sizeof(err)),
+	    COFFER_E_TLS);
+	assert_null(c);
+	assert_non_null(strstr(err, "verify"));
+	print_message("untrusted: %s\n", err);
+	coffer_config_free(cfg);
+
+	/* The right anchor; the right and a wrong server name. */
+	cfg = cfg_for(s->port, NULL, s->certfile, "localhost");
+	assert_int_equal(coffer_client_new(cfg, &c, err, sizeof(err)), 0);
+	assert_int_equal(coffer_get_info(c, &info), 0);
+	assert_string_equal(info.version, "9.8.7");
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	cfg = cfg_for(s->port, NULL, s->certfile, "other.example");
+	assert_int_equal(coffer_client_new(cfg, &c, err, sizeof(err)),
+	    COFFER_E_TLS);
+	coffer_config_free(cfg);
+
+	/* A missing trust anchor file is a configuration error. */
+	cfg = cfg_for(s->port, NULL, "/nonexistent/ca.pem", NULL);
+	assert_int_equal(coffer_client_new(cfg, &c, err, sizeof(err)),
+	    COFFER_E_CONFIG);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
+static void
+test_fingerprint(void **state)
+{
+	struct srv *s = srv_start(M_NORMAL);
+	char hp[64], fp[65];
+
+	snprintf(hp, sizeof(hp), "127.0.0.1:%u", (unsigned)s->port);
+	assert_int_equal(coffer_fetch_fingerprint(hp, 5000, fp, sizeof(fp)),
+	    0);
+	assert_string_equal(fp, s->fp);
+	srv_stop(s);
+}
+
+struct par {
+	struct coffer_client *c;
+	int fails;
+};
+
+static void *
+par_worker(void *arg)
+{
+	struct par *p = arg;
+	struct coffer_user *u;
+	size_t n;
+	int i;
+
+	for (i = 0; i < 25; i++) {
+		if (coffer_user_list(p->c, &u, &n) != 0 || n != 1)
+			p->fails++;
+		free(u);
+	}
+	return NULL;
+}
+
+static void
+test_calls(void **state)
+{
+	struct srv *s = srv_start(M_NORMAL);
+	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
+	struct coffer_client *c = NULL;
+	struct coffer_info info;
+	struct coffer_user *u = NULL;
+	struct par p[4];
+	pthread_t t[4];
+	size_t n;
+	char err[256];
+	int role = -1, i;
+	uint64_t seen;
+
+	assert_int_equal(coffer_config_set_connections(cfg, 2), 0);
+	assert_int_equal(coffer_client_new(cfg, &c, err, sizeof(err)), 0);
+	assert_int_equal(coffer_get_info(c, &info), 0);
+	assert_int_equal(info.state, COFFER_STATE_ACTIVE);
+	assert_int_equal(info.node_id, 7);
+	assert_string_equal(info.cluster_id, "cluster-xyz");
+	assert_string_equal(info.raft_state, "leader");
+	seen = coffer_client_seen_index(c);
+	assert_true(seen >= 1);
+
+	/* Not logged in: the node's rc and detail come through. */
+	assert_int_equal(coffer_user_list(c, &u, &n), COFFER_E_NOTLOGGEDIN);
+	assert_string_equal(coffer_client_last_error(c), "log in first");
+	/* The second request carried the first one's applied index. */
+	assert_true(atomic_load(&s->max_min_index) >= seen);
+
+	assert_int_equal(coffer_login(c, "alice", "wrong", &role),
+	    COFFER_E_AUTH);
+	assert_string_equal(coffer_client_last_error(c), "bad password");
+	assert_int_equal(coffer_user_list(c, &u, &n), COFFER_E_NOTLOGGEDIN);
+	assert_int_equal(coffer_login(c, "alice", "pw", &role), 0);
+	assert_int_equal(role, COFFER_ROLE_CU);
+	assert_int_equal(coffer_user_list(c, &u, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(u[0].username, "alice");
+	assert_int_equal(u[0].role, COFFER_ROLE_CU);
+	assert_int_equal(u[0].failures, 2);
+	free(u);
+
+	/* Many threads over a pool of 2: new connections log in lazily. */
+	for (i = 0; i < 4; i++) {
+		p[i].c = c;
+		p[i].fails = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, par_worker, &p[i]),
+		    0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(p[i].fails, 0);
+	}
+	assert_true(atomic_load(&s->accepted) <= 2);
+	/* 2 failed + 1 good explicit logins, one lazy login at most. */
+	assert_true(atomic_load(&s->logins) <= 4);
+
+	/* Logout reaches every connection: nothing is logged in after. */
+	assert_int_equal(coffer_logout(c), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(coffer_user_list(c, &u, &n),
+		    COFFER_E_NOTLOGGEDIN);
+	assert_true(coffer_client_seen_index(c) > seen);
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
+static void
+test_bad_id(void **state)
+{
+	struct srv *s = srv_start(M_BADID);
+	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
+	struct coffer_client *c = NULL;
+	struct coffer_info info;
+
+	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
+	assert_int_equal(coffer_get_info(c, &info), COFFER_E_PROTO);
+	assert_non_null(strstr(coffer_client_last_error(c), "id"));
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
+static void
+test_huge(void **state)
+{
+	struct srv *s = srv_start(M_HUGE);
+	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
+	struct coffer_client *c = NULL;
+	struct coffer_info info;
+
+	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
+	assert_int_equal(coffer_get_info(c, &info), COFFER_E_TOOBIG);
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
+static void
+test_retry_same_idem(void **state)
+{
+	struct srv *s = srv_start(M_DROP_FIRST);
+	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
+	struct coffer_client *c = NULL;
+
+	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
+	assert_int_equal(coffer_user_create(c, "bob", COFFER_ROLE_CU,
+	    "Secret-1"), 0);
+	assert_int_equal(atomic_load(&s->accepted), 2);
+	pthread_mutex_lock(&s->mu);
+	assert_int_equal(s->nidem, 2);
+	assert_memory_equal(s->idem[0], s->idem[1], 16);
+	pthread_mutex_unlock(&s->mu);
+	/* A new logical write gets a new key. */
+	assert_int_equal(coffer_user_create(c, "carol", COFFER_ROLE_CU,
+	    "Secret-2"), 0);
+	pthread_mutex_lock(&s->mu);
+	assert_int_equal(s->nidem, 3);
+	assert_memory_not_equal(s->idem[1], s->idem[2], 16);
+	pthread_mutex_unlock(&s->mu);
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
+static void
+test_retry_unknown_outcome(void **state)
+{
+	struct srv *s = srv_start(M_UNKNOWN_FIRST);
+	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
+	struct coffer_client *c = NULL;
+
+	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
+	assert_int_equal(coffer_user_create(c, "bob", COFFER_ROLE_CU,
+	    "Secret-1"), 0);
+	assert_int_equal(atomic_load(&s->accepted), 1);
+	pthread_mutex_lock(&s->mu);
+	assert_int_equal(s->nidem, 2);
+	assert_memory_equal(s->idem[0], s->idem[1], 16);
+	pthread_mutex_unlock(&s->mu);
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
+static int
+setup(void **state)
+{
+	const char *base = getenv("COFFER_TEST_TMP");
+	char tmpl[1024];
+
+	if (base == NULL)
+		base = "/tmp";
+	(void)mkdir(base, 0700);
+	if (snprintf(tmpl, sizeof(tmpl), "%s/clierr-XXXXXX", base) >= (int)sizeof(tmpl))
+		return -1;
+	if (mkdtemp(tmpl) == NULL)
+		return -1;
+	memcpy(tmpdir, tmpl, sizeof(tmpdir));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_null_args),
+		cmocka_unit_test(test_null_args_live),
+		cmocka_unit_test(test_closed_port),
+		cmocka_unit_test(test_pin_mismatch),
+		cmocka_unit_test(test_untrusted),
+		cmocka_unit_test(test_fingerprint),
+		cmocka_unit_test(test_calls),
+		cmocka_unit_test(test_bad_id),
+		cmocka_unit_test(test_huge),
+		cmocka_unit_test(test_retry_same_idem),
+		cmocka_unit_test(test_retry_unknown_outcome),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
