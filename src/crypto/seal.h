@@ -11,8 +11,8 @@
  *
  * Sealed blob layout (docs/ARCHITECTURE.md):
  *   "CFS1" | u8 kind | u64 BE index | u8[12] nonce | ciphertext | u8[16] tag
- * AAD = the first 25 bytes (magic, kind, index, nonce) plus the cluster id
- * given to cf_sealbox_init. kind: 1 = log entry, 2 = snapshot,
+ * AAD = the first 25 bytes (magic, kind, index, nonce); the nonce is 96
+ * random bits per seal. kind: 1 = log entry, 2 = snapshot,
  * 3 = wrapped cluster key. index binds an entry to its raft log position
  * (0 for snapshots and wrapped keys).
  */
