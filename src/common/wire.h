@@ -29,7 +29,7 @@ void cf_frame_dec_init(struct cf_frame_dec *, size_t max);
 void cf_frame_dec_reset(struct cf_frame_dec *);
 /*
  * Feeds up to len bytes. Sets *used to the bytes consumed. When a whole
- * frame is available, *frame/*frame_len receive it (malloc'd, caller frees)
+ * frame is available, *frame and *frame_len receive it (malloc'd, caller frees)
  * and the decoder is ready for the next one; otherwise *frame is NULL.
  * Errors: COFFER_E_TOOBIG (announced length > max; nothing allocated; the
  * stream must be closed), COFFER_E_NOMEM. A zero-length frame is

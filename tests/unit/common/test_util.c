@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_util.c: hex, host:port parsing, file helpers, sha256, random. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "coffer/coffer_err.h"
+#include "common/util.h"
+
+static char tmpdir[512];
+
+static void
+test_hex(void **state)
+{
+	static const uint8_t b[] = { 0x00, 0x01, 0xab, 0xff, 0x7f };
+	uint8_t out[5] = { 0 }, keep[2] = { 0x11, 0x22 };
+	char h[11];
+
+	(void)state;
+	cf_hex(b, sizeof(b), h);
+	assert_string_equal(h, "0001abff7f");
+	cf_hex(b, 0, h);
+	assert_string_equal(h, "");
+	assert_int_equal(cf_unhex("0001ABff7f", out, 5), 0);
+	assert_memory_equal(out, b, 5);
+	/* Wrong length, odd length, bad characters: out untouched. */
+	assert_int_equal(cf_unhex("0001", keep, 2), 0);
+	assert_int_equal(keep[0], 0x00);
+	keep[0] = 0x11;
+	keep[1] = 0x22;
+	assert_int_equal(cf_unhex("000", keep, 2), COFFER_E_FORMAT);
+	assert_int_equal(cf_unhex("00011", keep, 2), COFFER_E_FORMAT);
+	assert_int_equal(cf_unhex("0g01", keep, 2), COFFER_E_FORMAT);
+	assert_int_equal(cf_unhex("00 1", keep, 2), COFFER_E_FORMAT);
+	assert_int_equal(cf_unhex("", keep, 2), COFFER_E_FORMAT);
+	assert_int_equal(keep[0], 0x11);
+	assert_int_equal(keep[1], 0x22);
+	assert_int_equal(cf_unhex("", keep, 0), 0);
+}
+
+static void
+test_host_port(void **state)
+{
+	static const char *bad[] = {
+		"", "host", "host:", ":80", "host:0", "host:65536",
+		"host:99999", "host:123456", "host:-1", "host:+80", "host:8a",
+		"host:80 ", " host:80", "ho st:80", "[::1]", "[::1]80",
+		"[::1:80", "::1:80", "[]:80", "[host]:80", "a:b:80",
+		"host:0080x", "[::1]:", "h\n:80",
+	};
+	char host[64], small[4];
+	uint16_t port;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(cf_parse_host_port("127.0.0.1:7777", host,
+	    sizeof(host), &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 7777);
+	assert_int_equal(cf_parse_host_port("node-1.example.com:1", host,
+	    sizeof(host), &port), 0);
+	assert_string_equal(host, "node-1.example.com");
+	assert_int_equal(port, 1);
+	assert_int_equal(cf_parse_host_port("[::1]:65535", host, sizeof(host),
+	    &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 65535);
+	assert_int_equal(cf_parse_host_port("[fe80::1:2]:443", host,
+	    sizeof(host), &port), 0);
+	assert_string_equal(host, "fe80::1:2");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		port = 1;
+		if (cf_parse_host_port(bad[i], host, sizeof(host), &port) == 0)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_int_equal(port, 0);
+	}
+	/* Host does not fit: error, never a truncated host. */
+	assert_int_equal(cf_parse_host_port("abcd:80", small, sizeof(small),
+	    &port), COFFER_E_TOOBIG);
+	assert_int_equal(cf_parse_host_port("abc:80", small, sizeof(small),
+	    &port), 0);
+	assert_string_equal(small, "abc");
+}
+
+static int
+count_entries(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+test_files(void **state)
+{
+	char path[600], sub[600];
+	struct stat st;
+	char *data;
+	size_t len;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/f.json", tmpdir);
+	assert_int_equal(cf_read_file(path, 100, &data, &len),
+	    COFFER_E_NOTFOUND);
+	assert_null(data);
+	assert_int_equal(cf_write_file_atomic(path, "first", 5, 0600), 0);
+	assert_int_equal(cf_read_file(path, 100, &data, &len), 0);
+	assert_int_equal(len, 5);
+	assert_string_equal(data, "first");
+	free(data);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* Replace: new contents, new mode, no temporary file left behind. */
+	assert_int_equal(cf_write_file_atomic(path, "second!", 7, 0640), 0);
+	assert_int_equal(cf_read_file(path, 7, &data, &len), 0);
+	assert_string_equal(data, "second!");
+	free(data);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(count_entries(tmpdir), 1);
+	/* One byte over max. */
+	assert_int_equal(cf_read_file(path, 6, &data, &len), COFFER_E_TOOBIG);
+	assert_null(data);
+	/* Empty file. */
+	assert_int_equal(cf_write_file_atomic(path, NULL, 0, 0600), 0);
+	assert_int_equal(cf_read_file(path, 6, &data, &len), 0);
+	assert_int_equal(len, 0);
+	assert_string_equal(data, "");
+	free(data);
+	/* Directory does not exist: error, nothing created. */
+	snprintf(sub, sizeof(sub), "%s/nodir/f", tmpdir);
+	assert_int_not_equal(cf_write_file_atomic(sub, "x", 1, 0600), 0);
+	assert_int_equal(count_entries(tmpdir), 1);
+	/* mkdir -p, then it works. */
+	snprintf(sub, sizeof(sub), "%s/a/b/c", tmpdir);
+	assert_int_equal(cf_mkdir_p(sub, 0700), 0);
+	assert_int_equal(cf_mkdir_p(sub, 0700), 0);
+	assert_int_equal(stat(sub, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	snprintf(sub, sizeof(sub), "%s/a/b/c/f", tmpdir);
+	assert_int_equal(cf_write_file_atomic(sub, "x", 1, 0600), 0);
+	/* mkdir -p through a regular file fails. */
+	snprintf(sub, sizeof(sub), "%s/f.json/x", tmpdir);
+	assert_int_not_equal(cf_mkdir_p(sub, 0700), 0);
+	/* A directory is not a readable file. */
+	assert_int_not_equal(cf_read_file(tmpdir, 100, &data, &len), 0);
+}
+
+static void
+test_sha256_random(void **state)
+{
+	char h[65];
+	uint8_t a[32] = { 0 }, b[32] = { 0 };
+
+	(void)state;
+	/* FIPS 180-2 appendix B.1 and the empty string. */
+	assert_int_equal(cf_sha256_hex("abc", 3, h), 0);
+	assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad");
+	assert_int_equal(cf_sha256_hex(NULL, 0, h), 0);
+	assert_string_equal(h, "e3b0c44298fc1c149afbf4c8996fb924"
+	    "27ae41e4649b934ca495991b7852b855");
+	assert_int_equal(cf_random(a, sizeof(a)), 0);
+	assert_int_equal(cf_random(b, sizeof(b)), 0);
+	assert_memory_not_equal(a, b, sizeof(a));
+	assert_int_equal(cf_random(NULL, 0), 0);
+}
+
+static void
+test_clocks(void **state)
+{
+	uint64_t a = cf_now_ms(), b = cf_now_ms();
+
+	(void)state;
+	assert_true(b >= a);
+	assert_true(cf_time_s() > 1600000000u);
+}
+
+static int
+setup(void **state)
+{
+	const char *base = getenv("COFFER_TEST_TMP");
+
+	(void)state;
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	mkdir(base, 0700);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_util.XXXXXX", base);
+	return mkdtemp(tmpdir) != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[700];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_host_port),
+		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_sha256_random),
+		cmocka_unit_test(test_clocks),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
