@@ -44,7 +44,7 @@ esac
 
 bash "$top/scripts/setup.sh"
 cmake --preset release -S "$top" >/dev/null
-cmake --build "$bin" >/dev/null
+cmake --build "$bin" --target cofferd coffer_cli >/dev/null
 coffer=$bin/src/cli/coffer
 cofferd=$bin/src/hsm/cofferd
 

@@ -175,7 +175,7 @@ cmd_ca_create(struct cli *c)
 	X509_NAME *name = NULL;
 	X509V3_CTX ctx;
 	struct stat st;
-	long days;
+	long days = 0;
 	bool key_written = false;
 	int rc;
 
@@ -291,7 +291,7 @@ cmd_ca_sign(struct cli *c)
 	const EVP_MD *md;
 	X509V3_CTX ctx;
 	bool has_san = false;
-	long days;
+	long days = 0;
 	int i, rc;
 
 	if ((rc = days_opt(c, CERT_DEFAULT_DAYS, &days)) != 0)

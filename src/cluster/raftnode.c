@@ -628,7 +628,8 @@ cf_raftnode_propose_sync(struct cf_raftnode *node, const uint8_t *p, size_t n,
 				/* Never seen by the loop: not appended. */
 				TAILQ_REMOVE(&node->submitq, pr, qlink);
 				prop_complete(pr, COFFER_E_UNAVAILABLE);
-				prop_unref(pr);
+				/* Drop the loop's reference; ours remains. */
+				pr->refs--;
 				break;
 			}
 			if (pr->state == PROP_SEALING) {

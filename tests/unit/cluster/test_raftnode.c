@@ -354,7 +354,9 @@ grep_dir(const char *dir, const char *needle, size_t *total)
 		uint8_t *buf;
 		FILE *f;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
 		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		buf = malloc((size_t)st.st_size + 1);

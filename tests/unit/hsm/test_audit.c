@@ -40,7 +40,8 @@ setup(void **ts)
 static void
 path_of(char *out, size_t n, const char *name)
 {
-	snprintf(out, n, "%s/%s", dir, name);
+	if (snprintf(out, n, "%s/%s", dir, name) >= (int)n)
+		fail_msg("path too long");
 }
 
 static char *
