@@ -11,7 +11,8 @@ PKGS=(
 	libprotobuf-c-dev protobuf-c-compiler libjansson-dev
 	libmicrohttpd-dev libedit-dev libp11-kit-dev libcmocka-dev
 	python3 procps psmisc
-	opensc gnutls-bin libengine-pkcs11-openssl softhsm2
+	opensc gnutls-bin libengine-pkcs11-openssl softhsm2 p11-kit
+	nginx-light curl openjdk-17-jdk-headless
 )
 
 missing=()
