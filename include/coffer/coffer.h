@@ -13,6 +13,17 @@
  * when they must be kept (for re-login on reconnect) and wiped on logout
  * and on coffer_client_free(). Output strings and arrays are owned by the
  * caller and are freed with the matching *_free function.
+ *
+ * fork(): a client may be used in a child process, as a fresh one. At its
+ * first call the child notices the new pid and drops the inherited
+ * connections without touching their TLS state (no close_notify, so the
+ * parent's sessions are undisturbed), wipes the stored credentials and
+ * forgets the parent's session objects and operations (coffer_op_* on an
+ * inherited op return COFFER_E_SESSION). Calls then reconnect but are not
+ * logged in: the child must coffer_login() again (as PKCS#11 requires
+ * C_Initialize and C_Login in a child). Do not fork while another thread
+ * is inside a call on the client, and make the child's first call from one
+ * thread.
  */
 #ifndef COFFER_H
 #define COFFER_H

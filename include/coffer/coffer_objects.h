@@ -100,9 +100,15 @@ void coffer_op_free(struct coffer_op *);
 
 /* One-shot helpers; inputs larger than one frame are streamed. For
  * AES-GCM encryption with no IV in the parameters, the generated IV is
- * written to iv/iv_len if iv is non-NULL. */
+ * written to iv/iv_len by coffer_encrypt_iv() (below). */
 int coffer_encrypt(struct coffer_client *, const CK_MECHANISM *, uint64_t key,
     const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+/* As coffer_encrypt; iv (capacity *iv_len) receives the IV the node used
+ * (e.g. generated for AES-GCM), *iv_len its length (0 if none);
+ * COFFER_E_BUFFER_TOO_SMALL with *iv_len set if iv is too small. */
+int coffer_encrypt_iv(struct coffer_client *, const CK_MECHANISM *,
+    uint64_t key, const uint8_t *in, size_t in_len, uint8_t **out,
+    size_t *out_len, uint8_t *iv, size_t *iv_len);
 int coffer_decrypt(struct coffer_client *, const CK_MECHANISM *, uint64_t key,
     const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
 int coffer_sign(struct coffer_client *, const CK_MECHANISM *, uint64_t key,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -73,6 +74,7 @@ coffer_client_last_error(struct coffer_client *c)
 
 	if (c == NULL)
 		return "";
+	cf_client_check_fork(c);
 	pthread_mutex_lock(&c->mu);
 	/* The entry is only ever written by this thread: safe to hand out. */
 	if ((e = errent(c, false)) != NULL)
@@ -143,9 +145,14 @@ cf_client_replace_creds(struct coffer_client *c, const char *match_user,
 
 /* --- pool ----------------------------------------------------------------- */
 
+/*
+ * Opens a connection to server `want`, or (CF_SERVER_ANY) to the first
+ * reachable server starting at the last good one; `avoid` (a server that
+ * just failed) is tried last.
+ */
 static int
-open_conn(struct coffer_client *c, struct cf_conn **out, char *err,
-    size_t errlen)
+open_conn(struct coffer_client *c, size_t want, size_t avoid,
+    struct cf_conn **out, char *err, size_t errlen)
 {
 	size_t i, n = c->cfg.nservers, start, idx;
 	int rc = COFFER_E_CONNECT, r, tls_rc = 0;
@@ -155,8 +162,16 @@ open_conn(struct coffer_client *c, struct cf_conn **out, char *err,
 	pthread_mutex_lock(&c->mu);
 	start = c->good_server;
 	pthread_mutex_unlock(&c->mu);
+	if (avoid != CF_SERVER_ANY && avoid < n)
+		start = (avoid + 1) % n;
+	if (want != CF_SERVER_ANY) {
+		if (want >= n)
+			return COFFER_E_INTERNAL;
+		start = want;
+		n = 1;
+	}
 	for (i = 0; i < n; i++) {
-		idx = (start + i) % n;
+		idx = (start + i) % c->cfg.nservers;
 		r = cf_conn_open(c->ctx, c->cfg.servers[idx],
 		    c->cfg.server_name, c->cfg.have_pin ? c->cfg.pin : NULL,
 		    c->cfg.timeout_ms, out, why, sizeof(why));
@@ -184,34 +199,64 @@ open_conn(struct coffer_client *c, struct cf_conn **out, char *err,
 	return rc;
 }
 
-static int
-checkout(struct coffer_client *c, bool fresh, struct cf_conn **out,
-    char *err, size_t errlen)
+/* An idle connection may serve a call for (want, avoid). */
+static bool
+conn_fits(const struct coffer_client *c, const struct cf_conn *conn,
+    size_t want, size_t avoid)
 {
-	struct cf_conn *conn;
+	if (want != CF_SERVER_ANY)
+		return conn->server == want;
+	return avoid == CF_SERVER_ANY || conn->server != avoid ||
+	    c->cfg.nservers == 1;
+}
+
+/*
+ * Checks out an idle connection that fits (want: a server index or
+ * CF_SERVER_ANY; avoid: a server that just failed), or opens one; fresh:
+ * never reuse an idle one. When the pool is full of idle connections that
+ * do not fit, one of them is replaced.
+ */
+static int
+checkout(struct coffer_client *c, bool fresh, size_t want, size_t avoid,
+    struct cf_conn **out, char *err, size_t errlen)
+{
+	struct cf_conn *conn, **pp;
 	int rc;
 
 	*out = NULL;
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
-		while (!fresh && c->idle != NULL) {
-			conn = c->idle;
-			c->idle = conn->next;
-			conn->next = NULL;
-			if (!cf_conn_stale(conn)) {
-				pthread_mutex_unlock(&c->mu);
-				*out = conn;
-				return 0;
+		pp = &c->idle;
+		while (!fresh && (conn = *pp) != NULL) {
+			if (cf_conn_stale(conn)) {
+				*pp = conn->next;
+				c->nconns--;
+				cf_conn_close(conn);
+				continue;
 			}
-			c->nconns--;
-			cf_conn_close(conn);
+			if (!conn_fits(c, conn, want, avoid)) {
+				pp = &conn->next;
+				continue;
+			}
+			*pp = conn->next;
+			conn->next = NULL;
+			pthread_mutex_unlock(&c->mu);
+			*out = conn;
+			return 0;
 		}
 		if (c->nconns < c->cfg.connections)
 			break;
-		if (fresh && c->idle != NULL) {
-			/* Make room: replace an idle one by a fresh one. */
-			conn = c->idle;
-			c->idle = conn->next;
+		if (c->idle != NULL) {
+			/*
+			 * Make room: replace an idle one by a fresh one,
+			 * preferably not one to the node holding our session
+			 * objects (they die with our last connection there).
+			 */
+			for (pp = &c->idle; (*pp)->next != NULL &&
+			    (*pp)->server == c->sess_server; pp = &(*pp)->next)
+				;
+			conn = *pp;
+			*pp = conn->next;
 			c->nconns--;
 			cf_conn_close(conn);
 			continue;
@@ -220,7 +265,7 @@ checkout(struct coffer_client *c, bool fresh, struct cf_conn **out,
 	}
 	c->nconns++;
 	pthread_mutex_unlock(&c->mu);
-	if ((rc = open_conn(c, &conn, err, errlen)) != 0) {
+	if ((rc = open_conn(c, want, avoid, &conn, err, errlen)) != 0) {
 		pthread_mutex_lock(&c->mu);
 		c->nconns--;
 		pthread_cond_signal(&c->cv);
@@ -358,7 +403,11 @@ out:
 	if (r != NULL)
 		coffer__response__free_unpacked(r, NULL);
 	free_frame(frame, flen, secret);
-	free(in);
+	if (in != NULL) {
+		/* Responses may carry plaintext or wrapped keys. */
+		OPENSSL_cleanse(in, inlen);
+		free(in);
+	}
 	return rc;
 }
 
@@ -372,12 +421,13 @@ sync_session(struct coffer_client *c, struct cf_conn *conn, char *err,
 	Coffer__LoginReq li = COFFER__LOGIN_REQ__INIT;
 	Coffer__Response *resp = NULL;
 	char *user = NULL, *pass = NULL;
-	uint64_t gen;
+	uint64_t gen, instance;
 	int rc = 0;
 
 	*node_rc = 0;
 	pthread_mutex_lock(&c->mu);
 	gen = c->cred_gen;
+	instance = c->instance;
 	if (conn->logged_gen == gen || (c->user == NULL &&
 	    conn->logged_gen == 0)) {
 		pthread_mutex_unlock(&c->mu);
@@ -406,6 +456,7 @@ sync_session(struct coffer_client *c, struct cf_conn *conn, char *err,
 	li.username = user;
 	li.password.data = (uint8_t *)pass;
 	li.password.len = strlen(pass);
+	li.client_instance = instance;
 	req = (Coffer__Request)COFFER__REQUEST__INIT;
 	req.body_case = COFFER__REQUEST__BODY_LOGIN;
 	req.login = &li;
@@ -426,19 +477,36 @@ out:
 	return rc;
 }
 
-int
-cf_client_call(struct coffer_client *c, Coffer__Request *req, unsigned flags,
+/*
+ * One call with retries:
+ * - after an I/O failure (connection lost before or while the request was
+ *   sent), once on a fresh connection, unless CF_CALL_NORETRY;
+ * - a keyed write answered COFFER_E_UNKNOWN_OUTCOME (leadership lost),
+ *   once with the same key: the node returns the first outcome if the write
+ *   did apply;
+ * - unpinned calls with several servers fail over: after a connection
+ *   failure, a timeout or COFFER_E_UNAVAILABLE the next server is tried,
+ *   each server at most once (writes keep their key).
+ */
+static int
+call_impl(struct coffer_client *c, Coffer__Request *req, unsigned flags,
     Coffer__Response__BodyCase expect, Coffer__Response **out,
-    cf_call_hook hook, void *hook_arg)
+    cf_call_hook hook, void *hook_arg, size_t server, size_t *served)
 {
 	uint8_t idem[CF_CLI_IDEM_LEN];
 	char err[CF_CLI_ERRLEN] = "";
 	struct cf_conn *conn = NULL;
 	Coffer__Response *resp = NULL;
 	bool secret = (flags & CF_CALL_SECRET) != 0, keep, fresh = false;
-	int attempt, rc = COFFER_E_INTERNAL, node_rc;
+	bool failover, unknown_done = false, io_done = false;
+	size_t avoid = CF_SERVER_ANY, tried = 0;
+	int rc = COFFER_E_INTERNAL, node_rc;
 
 	*out = NULL;
+	if (served != NULL)
+		*served = CF_SERVER_ANY;
+	cf_client_check_fork(c);
+	failover = server == CF_SERVER_ANY && c->cfg.nservers > 1;
 	if (flags & CF_CALL_WRITE) {
 		if (cf_random(idem, sizeof(idem)) != 0) {
 			rc = COFFER_E_CRYPTO;
@@ -449,16 +517,12 @@ cf_client_call(struct coffer_client *c, Coffer__Request *req, unsigned flags,
 		req->idem.data = idem;
 		req->idem.len = sizeof(idem);
 	}
-	/*
-	 * Reads and keyed writes may be retried once: on a fresh connection
-	 * after an I/O error, or (keyed writes) when the node reports that
-	 * the outcome is unknown (leadership lost): the key makes the node
-	 * return the first outcome if the write did apply.
-	 */
-	for (attempt = 0; attempt < 2; attempt++) {
+	for (;;) {
 		err[0] = '\0';
-		if ((rc = checkout(c, fresh, &conn, err, sizeof(err))) != 0)
+		if ((rc = checkout(c, fresh, server, avoid, &conn, err,
+		    sizeof(err))) != 0)
 			goto out;
+		tried++;
 		if (!(flags & CF_CALL_RAW)) {
 			rc = sync_session(c, conn, err, sizeof(err), &node_rc);
 			if (rc == 0 && node_rc != 0) {
@@ -471,8 +535,19 @@ cf_client_call(struct coffer_client *c, Coffer__Request *req, unsigned flags,
 		if (rc == 0)
 			rc = exchange(c, conn, req, secret, &resp, err,
 			    sizeof(err));
-		if (rc == 0 && attempt == 0 && (flags & CF_CALL_WRITE) &&
+		if (rc == 0 && !unknown_done && (flags & CF_CALL_WRITE) &&
 		    resp->rc == COFFER_E_UNKNOWN_OUTCOME) {
+			unknown_done = true;
+			coffer__response__free_unpacked(resp, NULL);
+			resp = NULL;
+			checkin(c, conn, true);
+			conn = NULL;
+			fresh = false;
+			continue;
+		}
+		if (rc == 0 && resp->rc == COFFER_E_UNAVAILABLE && failover &&
+		    tried < c->cfg.nservers) {
+			avoid = conn->server;
 			coffer__response__free_unpacked(resp, NULL);
 			resp = NULL;
 			checkin(c, conn, true);
@@ -482,15 +557,25 @@ cf_client_call(struct coffer_client *c, Coffer__Request *req, unsigned flags,
 		}
 		if (rc == 0)
 			break;
-		fresh = true;
 		keep = !conn_fatal(rc);
+		if (!keep && failover && tried < c->cfg.nservers &&
+		    !(flags & CF_CALL_NORETRY) && (retryable(rc) ||
+		    rc == COFFER_E_TIMEOUT)) {
+			avoid = conn->server;
+			checkin(c, conn, keep);
+			conn = NULL;
+			fresh = false;
+			continue;
+		}
 		checkin(c, conn, keep);
 		conn = NULL;
-		if (!retryable(rc))
+		if (!retryable(rc) || io_done || (flags & CF_CALL_NORETRY))
 			goto out;
+		io_done = true;
+		fresh = true;
 	}
-	if (rc != 0)
-		goto out;
+	if (served != NULL)
+		*served = conn->server;
 	if (resp->rc != 0) {
 		rc = resp->rc;
 		cf_strlcpy(err, resp->detail != NULL ? resp->detail : "",
@@ -521,6 +606,63 @@ out:
 	if (rc != 0)
 		set_detail(c, err[0] != '\0' ? err : coffer_strerror(rc));
 	return rc;
+}
+
+int
+cf_client_call(struct coffer_client *c, Coffer__Request *req, unsigned flags,
+    Coffer__Response__BodyCase expect, Coffer__Response **out,
+    cf_call_hook hook, void *hook_arg)
+{
+	return call_impl(c, req, flags, expect, out, hook, hook_arg,
+	    CF_SERVER_ANY, NULL);
+}
+
+int
+cf_client_call_at(struct coffer_client *c, Coffer__Request *req,
+    unsigned flags, Coffer__Response__BodyCase expect,
+    Coffer__Response **out, size_t server, size_t *served)
+{
+	return call_impl(c, req, flags, expect, out, NULL, NULL, server,
+	    served);
+}
+
+/* --- fork safety ---------------------------------------------------------- */
+
+void
+cf_client_check_fork(struct coffer_client *c)
+{
+	pid_t now = getpid(), old = atomic_load(&c->pid);
+	struct cf_conn *conn;
+	struct cf_errent *e;
+
+	if (old == now || !atomic_compare_exchange_strong(&c->pid, &old, now))
+		return;
+	/*
+	 * We are the (single-threaded, at this point) child. A thread of the
+	 * parent may have held the mutex at fork time: start afresh. The
+	 * connections other parent threads had checked out are not ours to
+	 * touch (their descriptors leak until exec or exit).
+	 */
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	while ((conn = c->idle) != NULL) {
+		c->idle = conn->next;
+		cf_conn_drop(conn);
+	}
+	c->nconns = 0;
+	while ((e = c->errs) != NULL) {
+		c->errs = e->next;
+		free(e);
+	}
+	wipe_creds_locked(c);
+	c->cred_gen++;
+	if (cf_random(&c->instance, sizeof(c->instance)) != 0)
+		c->instance ^= ((uint64_t)now << 32) ^ cf_now_ms();
+	c->fork_gen++;
+	free(c->sess);
+	c->sess = NULL;
+	c->nsess = c->sess_cap = 0;
+	c->sess_server = CF_SERVER_ANY;
 }
 
 /* --- client lifecycle ----------------------------------------------------- */
@@ -583,9 +725,18 @@ coffer_client_new(const struct coffer_config *cfg, struct coffer_client **out,
 		first_id = cf_now_ms();
 	atomic_init(&c->next_id, (first_id >> 2) + 1);
 	atomic_init(&c->seen_index, 0);
+	atomic_init(&c->pid, getpid());
+	c->sess_server = CF_SERVER_ANY;
+	if (cf_random(&c->instance, sizeof(c->instance)) != 0) {
+		rc = COFFER_E_CRYPTO;
+		cf_strlcpy(err, "no random bytes for the client instance",
+		    sizeof(err));
+		goto out;
+	}
 	if ((rc = cf_tls_ctx_new(&c->cfg, &c->ctx, err, sizeof(err))) != 0)
 		goto out;
-	if ((rc = checkout(c, false, &conn, err, sizeof(err))) != 0)
+	if ((rc = checkout(c, false, CF_SERVER_ANY, CF_SERVER_ANY, &conn, err,
+	    sizeof(err))) != 0)
 		goto out;
 	checkin(c, conn, true);
 	*out = c;
@@ -611,13 +762,20 @@ coffer_client_free(struct coffer_client *c)
 {
 	struct cf_conn *conn;
 	struct cf_errent *e;
+	bool child;
 
 	if (c == NULL)
 		return;
+	/* In a child of fork(), the TLS sessions are the parent's. */
+	child = atomic_load(&c->pid) != getpid();
 	while ((conn = c->idle) != NULL) {
 		c->idle = conn->next;
-		cf_conn_close(conn);
+		if (child)
+			cf_conn_drop(conn);
+		else
+			cf_conn_close(conn);
 	}
+	free(c->sess);
 	while ((e = c->errs) != NULL) {
 		c->errs = e->next;
 		free(e);
@@ -704,12 +862,16 @@ coffer_login(struct coffer_client *c, const char *username,
 		return COFFER_E_INVAL;
 	if (*username == '\0')
 		return cf_client_fail(c, COFFER_E_INVAL, "empty user name");
+	cf_client_check_fork(c);
 	la.user = username;
 	la.pass = password;
 	la.rc = 0;
 	li.username = (char *)username;
 	li.password.data = (uint8_t *)password;
 	li.password.len = strlen(password);
+	pthread_mutex_lock(&c->mu);
+	li.client_instance = c->instance;
+	pthread_mutex_unlock(&c->mu);
 	req.body_case = COFFER__REQUEST__BODY_LOGIN;
 	req.login = &li;
 
@@ -720,8 +882,8 @@ coffer_login(struct coffer_client *c, const char *username,
 	 * login that never reached the node cannot have counted.
 	 */
 	for (attempt = 0; attempt < 2; attempt++) {
-		if ((rc = checkout(c, attempt > 0, &conn, err,
-		    sizeof(err))) != 0)
+		if ((rc = checkout(c, attempt > 0, CF_SERVER_ANY,
+		    CF_SERVER_ANY, &conn, err, sizeof(err))) != 0)
 			goto out;
 		pre_login_hook(c, conn);
 		rc = exchange(c, conn, &req, true, &resp, err, sizeof(err));
@@ -775,6 +937,7 @@ coffer_logout(struct coffer_client *c)
 
 	if (c == NULL)
 		return COFFER_E_INVAL;
+	cf_client_check_fork(c);
 	/* Busy connections log out lazily: their generation is now stale. */
 	pthread_mutex_lock(&c->mu);
 	wipe_creds_locked(c);

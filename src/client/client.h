@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <openssl/ssl.h>
 
@@ -30,6 +31,7 @@
 #define CF_CLI_MAX_RESPONSE (64u * 1024 * 1024)
 #define CF_CLI_IDEM_LEN 16
 #define CF_CLI_ERRLEN 256
+#define CF_SERVER_ANY ((size_t)-1)
 
 struct coffer_config {
 	char *servers[CF_CLI_MAX_SERVERS];
@@ -74,6 +76,19 @@ struct coffer_client {
 	uint64_t cred_gen;		/* bumped on every login/logout */
 	struct cf_errent *errs;
 
+	/*
+	 * Client instance (LoginReq.client_instance): session objects and
+	 * multi-part operations on a node belong to it, on all of this
+	 * client's connections. New after fork().
+	 */
+	uint64_t instance;
+	uint64_t fork_gen;		/* bumped when a fork is detected */
+	/* Session objects this client made (objects.c); all on one node. */
+	uint64_t *sess;
+	size_t nsess, sess_cap;
+	size_t sess_server;		/* CF_SERVER_ANY when none */
+
+	_Atomic pid_t pid;		/* process that owns the connections */
 	_Atomic uint64_t seen_index;
 	_Atomic uint64_t next_id;
 };
@@ -95,6 +110,9 @@ int cf_conn_open(SSL_CTX *, const char *host_port, const char *server_name,
     const uint8_t *pin, unsigned timeout_ms, struct cf_conn **out, char *err,
     size_t errlen);
 void cf_conn_close(struct cf_conn *);
+/* Frees without sending anything (no close_notify): after fork(), the
+ * TLS state belongs to the parent. */
+void cf_conn_drop(struct cf_conn *);
 /* Peer certificate sha256 (raw 32 bytes). */
 int cf_conn_peer_sha256(struct cf_conn *, uint8_t out[32]);
 /* True if an idle connection looks closed or has unexpected input. */
@@ -110,6 +128,7 @@ int cf_conn_read_frame(struct cf_conn *, size_t max, uint64_t deadline_ms,
 #define CF_CALL_WRITE 0x1	/* carries an idempotency key */
 #define CF_CALL_SECRET 0x2	/* packed request holds a password */
 #define CF_CALL_RAW 0x4		/* no lazy login/logout (login, logout) */
+#define CF_CALL_NORETRY 0x8	/* not idempotent: never resent (op update) */
 
 /*
  * Runs when a call succeeded (rc 0 from the node), with the connection still
@@ -127,6 +146,26 @@ typedef void (*cf_call_hook)(struct coffer_client *, struct cf_conn *,
 int cf_client_call(struct coffer_client *, Coffer__Request *req,
     unsigned flags, Coffer__Response__BodyCase expect, Coffer__Response **resp,
     cf_call_hook hook, void *hook_arg);
+
+/*
+ * As cf_client_call (no hook), on server index `server` only (a pinned call:
+ * session objects, multi-part operations) or on any (CF_SERVER_ANY: fails
+ * over to the next configured server after a connection failure or
+ * COFFER_E_UNAVAILABLE; writes keep their idempotency key). *served (if
+ * non-NULL) receives the server that answered.
+ */
+int cf_client_call_at(struct coffer_client *, Coffer__Request *req,
+    unsigned flags, Coffer__Response__BodyCase expect,
+    Coffer__Response **resp, size_t server, size_t *served);
+
+/*
+ * Fork safety: called at the start of every call. In a child process
+ * (getpid() differs from the creator's) the inherited connections are
+ * dropped without a TLS close_notify, the stored credentials wiped, a new
+ * client instance chosen and the session-object table and operations
+ * forgotten: the child reconnects on its next call, not logged in.
+ */
+void cf_client_check_fork(struct coffer_client *);
 
 /* Records a local failure detail for this thread; returns rc. */
 int cf_client_fail(struct coffer_client *, int rc, const char *fmt, ...)

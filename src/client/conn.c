@@ -477,6 +477,21 @@ cf_conn_close(struct cf_conn *c)
 	free(c);
 }
 
+void
+cf_conn_drop(struct cf_conn *c)
+{
+	if (c == NULL)
+		return;
+	/* SSL_free sends nothing; our BIO never closes the descriptor. */
+	if (c->ssl != NULL) {
+		SSL_free(c->ssl);
+		ERR_clear_error();
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
 bool
 cf_conn_stale(struct cf_conn *c)
 {

@@ -1,0 +1,1339 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * p11conf: a module-agnostic PKCS#11 conformance test. Loads any module by
+ * path and checks return codes against PKCS#11 2.40/3.0: library, slot,
+ * token and mechanism information; session and login states; attribute
+ * semantics (sensitive, unknown, too small, per attribute); object
+ * management; operation state and output-length rules; bad arguments
+ * (NULL pointers, wrong lengths, invalid handles); threads and fork.
+ * It runs against Coffer and SoftHSMv2; documented differences are
+ * skipped by name with --skip. Prints "N passed, N failed, N skipped".
+ *
+ *   p11conf --module lib.so --pin PIN [--slot N] [--so-pin PIN]
+ *           [--skip name,prefix*,...] [--sessions N] [--verbose]
+ */
+#include <dlfcn.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <p11-kit/pkcs11.h>
+
+/* 3.0 interface structure (p11-kit 0.24's header predates it). */
+struct iface {
+	CK_CHAR *name;
+	void *funcs;
+	CK_FLAGS flags;
+};
+typedef CK_RV (*get_iface_list_fn)(struct iface *, CK_ULONG *);
+typedef CK_RV (*get_iface_fn)(CK_UTF8CHAR *, CK_VERSION *, struct iface **,
+    CK_FLAGS);
+
+static CK_FUNCTION_LIST *f;
+static void *dl;
+static CK_SLOT_ID slot;
+static bool have_slot;
+static const char *pin, *so_pin;
+static char skip[4096];
+static bool verbose;
+static int npass, nfail, nskip;
+static unsigned nsessions = 1024;
+static CK_MECHANISM_TYPE *mechs;
+static CK_ULONG nmechs;
+
+static const struct {
+	CK_RV rv;
+	const char *name;
+} rv_names[] = {
+#define R(x) { x, #x }
+	R(CKR_OK), R(CKR_HOST_MEMORY), R(CKR_SLOT_ID_INVALID),
+	R(CKR_GENERAL_ERROR), R(CKR_FUNCTION_FAILED), R(CKR_ARGUMENTS_BAD),
+	R(CKR_NO_EVENT), R(CKR_ATTRIBUTE_READ_ONLY),
+	R(CKR_ATTRIBUTE_SENSITIVE), R(CKR_ATTRIBUTE_TYPE_INVALID),
+	R(CKR_ATTRIBUTE_VALUE_INVALID), R(CKR_ACTION_PROHIBITED),
+	R(CKR_DATA_INVALID), R(CKR_DATA_LEN_RANGE), R(CKR_DEVICE_ERROR),
+	R(CKR_DEVICE_MEMORY), R(CKR_DEVICE_REMOVED),
+	R(CKR_ENCRYPTED_DATA_INVALID), R(CKR_ENCRYPTED_DATA_LEN_RANGE),
+	R(CKR_FUNCTION_NOT_PARALLEL), R(CKR_FUNCTION_NOT_SUPPORTED),
+	R(CKR_KEY_HANDLE_INVALID), R(CKR_KEY_SIZE_RANGE),
+	R(CKR_KEY_TYPE_INCONSISTENT), R(CKR_KEY_FUNCTION_NOT_PERMITTED),
+	R(CKR_KEY_UNEXTRACTABLE), R(CKR_MECHANISM_INVALID),
+	R(CKR_MECHANISM_PARAM_INVALID), R(CKR_OBJECT_HANDLE_INVALID),
+	R(CKR_OPERATION_ACTIVE), R(CKR_OPERATION_NOT_INITIALIZED),
+	R(CKR_PIN_INCORRECT), R(CKR_PIN_INVALID), R(CKR_PIN_LEN_RANGE),
+	R(CKR_PIN_LOCKED), R(CKR_SESSION_CLOSED), R(CKR_SESSION_COUNT),
+	R(CKR_SESSION_HANDLE_INVALID),
+	R(CKR_SESSION_PARALLEL_NOT_SUPPORTED), R(CKR_SESSION_READ_ONLY),
+	R(CKR_SESSION_EXISTS), R(CKR_SESSION_READ_ONLY_EXISTS),
+	R(CKR_SESSION_READ_WRITE_SO_EXISTS), R(CKR_SIGNATURE_INVALID),
+	R(CKR_SIGNATURE_LEN_RANGE), R(CKR_TEMPLATE_INCOMPLETE),
+	R(CKR_TEMPLATE_INCONSISTENT), R(CKR_TOKEN_NOT_PRESENT),
+	R(CKR_USER_ALREADY_LOGGED_IN), R(CKR_USER_NOT_LOGGED_IN),
+	R(CKR_USER_PIN_NOT_INITIALIZED), R(CKR_USER_TYPE_INVALID),
+	R(CKR_USER_ANOTHER_ALREADY_LOGGED_IN), R(CKR_WRAPPED_KEY_INVALID),
+	R(CKR_WRAPPING_KEY_HANDLE_INVALID), R(CKR_RANDOM_SEED_NOT_SUPPORTED),
+	R(CKR_RANDOM_NO_RNG), R(CKR_BUFFER_TOO_SMALL),
+	R(CKR_CRYPTOKI_NOT_INITIALIZED), R(CKR_CRYPTOKI_ALREADY_INITIALIZED),
+	R(CKR_KEY_INDIGESTIBLE), R(CKR_KEY_NOT_WRAPPABLE),
+#undef R
+};
+
+static const char *
+rvn(CK_RV rv)
+{
+	static __thread char buf[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(rv_names) / sizeof(rv_names[0]); i++)
+		if (rv_names[i].rv == rv)
+			return rv_names[i].name;
+	snprintf(buf, sizeof(buf), "0x%08lx", rv);
+	return buf;
+}
+
+/* --skip a,b*,*c: exact names, prefixes (b*) or suffixes (*c). */
+static bool
+skipped(const char *name)
+{
+	char list[sizeof(skip)], *tok, *save = NULL;
+	size_t l;
+
+	snprintf(list, sizeof(list), "%s", skip);
+	for (tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		l = strlen(tok);
+		if (l > 0 && tok[l - 1] == '*' && strncmp(name, tok, l - 1) == 0)
+			return true;
+		if (l > 1 && tok[0] == '*' && strlen(name) >= l - 1 &&
+		    strcmp(name + strlen(name) - (l - 1), tok + 1) == 0)
+			return true;
+		if (strcmp(name, tok) == 0)
+			return true;
+	}
+	return false;
+}
+
+static pthread_mutex_t count_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Records one check. want2 is an accepted alternative (or same). */
+static bool
+check2(const char *name, CK_RV got, CK_RV want, CK_RV want2)
+{
+	bool ok = got == want || got == want2;
+
+	pthread_mutex_lock(&count_mu);
+	if (skipped(name)) {
+		nskip++;
+		if (verbose)
+			printf("skip %s: got %s\n", name, rvn(got));
+		ok = true;
+	} else if (ok) {
+		npass++;
+		if (verbose)
+			printf("ok   %s\n", name);
+	} else {
+		nfail++;
+		printf("FAIL %s: got %s, want %s", name, rvn(got), rvn(want));
+		if (want2 != want)
+			printf(" or %s", rvn(want2));
+		printf("\n");
+	}
+	pthread_mutex_unlock(&count_mu);
+	fflush(stdout);
+	return ok;
+}
+
+static bool
+check(const char *name, CK_RV got, CK_RV want)
+{
+	return check2(name, got, want, want);
+}
+
+static bool
+truth(const char *name, bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cond || skipped(name))
+		return check(name, CKR_OK, CKR_OK);
+	pthread_mutex_lock(&count_mu);
+	nfail++;
+	printf("FAIL %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	pthread_mutex_unlock(&count_mu);
+	return false;
+}
+
+static void
+skip_group(const char *name, const char *why)
+{
+	nskip++;
+	if (verbose)
+		printf("skip %s: %s\n", name, why);
+}
+
+static bool
+has_mech(CK_MECHANISM_TYPE m)
+{
+	CK_ULONG i;
+
+	for (i = 0; i < nmechs; i++)
+		if (mechs[i] == m)
+			return true;
+	return false;
+}
+
+static bool
+padded(const CK_UTF8CHAR *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] == '\0')
+			return false;
+	return true;
+}
+
+static CK_RV
+open_rw(CK_SESSION_HANDLE *h)
+{
+	return f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+	    NULL, NULL, h);
+}
+
+static CK_RV
+login(CK_SESSION_HANDLE h)
+{
+	return f->C_Login(h, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
+}
+
+/* --- groups -------------------------------------------------------------- */
+static int mutex_calls;
+
+static CK_RV
+mx_create(void **m)
+{
+	pthread_mutex_t *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return CKR_HOST_MEMORY;
+	pthread_mutex_init(p, NULL);
+	*m = p;
+	__atomic_add_fetch(&mutex_calls, 1, __ATOMIC_RELAXED);
+	return CKR_OK;
+}
+
+static CK_RV
+mx_destroy(void *m)
+{
+	pthread_mutex_destroy(m);
+	free(m);
+	return CKR_OK;
+}
+
+static CK_RV
+mx_lock(void *m)
+{
+	__atomic_add_fetch(&mutex_calls, 1, __ATOMIC_RELAXED);
+	return pthread_mutex_lock(m) ? CKR_GENERAL_ERROR : CKR_OK;
+}
+
+static CK_RV
+mx_unlock(void *m)
+{
+	return pthread_mutex_unlock(m) ? CKR_GENERAL_ERROR : CKR_OK;
+}
+
+static void
+g_init(void)
+{
+	CK_C_INITIALIZE_ARGS a = { 0 };
+	CK_INFO info;
+	CK_ULONG n;
+	int dummy;
+
+	check("init.getinfo_before", f->C_GetInfo(&info),
+	    CKR_CRYPTOKI_NOT_INITIALIZED);
+	check("init.slotlist_before", f->C_GetSlotList(CK_FALSE, NULL, &n),
+	    CKR_CRYPTOKI_NOT_INITIALIZED);
+	check("init.finalize_before", f->C_Finalize(NULL),
+	    CKR_CRYPTOKI_NOT_INITIALIZED);
+	check("init.opensession_before", f->C_OpenSession(0,
+	    CKF_SERIAL_SESSION, NULL, NULL, &n), CKR_CRYPTOKI_NOT_INITIALIZED);
+	a.pReserved = &dummy;
+	check("init.reserved", f->C_Initialize(&a), CKR_ARGUMENTS_BAD);
+	a = (CK_C_INITIALIZE_ARGS){ 0 };
+	a.CreateMutex = mx_create;
+	check("init.partial_callbacks", f->C_Initialize(&a),
+	    CKR_ARGUMENTS_BAD);
+	check("init.null", f->C_Initialize(NULL), CKR_OK);
+	check("init.twice", f->C_Initialize(NULL),
+	    CKR_CRYPTOKI_ALREADY_INITIALIZED);
+	check("init.finalize_reserved", f->C_Finalize(&dummy),
+	    CKR_ARGUMENTS_BAD);
+	check("init.finalize", f->C_Finalize(NULL), CKR_OK);
+	/* Application callbacks only: the module must use them. */
+	a = (CK_C_INITIALIZE_ARGS){ 0 };
+	a.CreateMutex = mx_create;
+	a.DestroyMutex = mx_destroy;
+	a.LockMutex = mx_lock;
+	a.UnlockMutex = mx_unlock;
+	check("init.app_callbacks", f->C_Initialize(&a), CKR_OK);
+	n = 0;
+	(void)f->C_GetSlotList(CK_FALSE, NULL, &n);
+	truth("init.app_callbacks_used", mutex_calls > 0,
+	    "no CreateMutex/LockMutex call");
+	check("init.finalize2", f->C_Finalize(NULL), CKR_OK);
+	a = (CK_C_INITIALIZE_ARGS){ 0 };
+	a.flags = CKF_OS_LOCKING_OK;
+	check("init.os_locking", f->C_Initialize(&a), CKR_OK);
+}
+
+static void
+g_info(void)
+{
+	CK_INFO info;
+
+	check("info.null", f->C_GetInfo(NULL), CKR_ARGUMENTS_BAD);
+	if (!check("info.ok", f->C_GetInfo(&info), CKR_OK))
+		return;
+	truth("info.version", info.cryptokiVersion.major == 2 ||
+	    info.cryptokiVersion.major == 3, "cryptokiVersion %u.%u",
+	    info.cryptokiVersion.major, info.cryptokiVersion.minor);
+	truth("info.padding", padded(info.manufacturerID, 32) &&
+	    padded(info.libraryDescription, 32), "NUL in a padded field");
+	truth("info.flags", info.flags == 0, "flags 0x%lx", info.flags);
+}
+
+static void
+g_iface(void)
+{
+	get_iface_list_fn list = (get_iface_list_fn)dlsym(dl,
+	    "C_GetInterfaceList");
+	get_iface_fn get = (get_iface_fn)dlsym(dl, "C_GetInterface");
+	struct iface ifs[8], *one = NULL;
+	CK_VERSION v30 = { 3, 0 }, v99 = { 9, 9 };
+	CK_ULONG n = 0, i;
+	bool seen30 = false;
+
+	if (list == NULL || get == NULL) {
+		skip_group("iface", "no PKCS#11 3.0 interface functions");
+		return;
+	}
+	check("iface.list_null", list(NULL, NULL), CKR_ARGUMENTS_BAD);
+	check("iface.list_count", list(NULL, &n), CKR_OK);
+	if (n > 1) {
+		CK_ULONG small = 1;
+
+		check("iface.list_small", list(ifs, &small),
+		    CKR_BUFFER_TOO_SMALL);
+		truth("iface.list_small_len", small == n, "count %lu", small);
+	}
+	if (n > 8)
+		n = 8;
+	if (!check("iface.list", list(ifs, &n), CKR_OK))
+		return;
+	for (i = 0; i < n; i++) {
+		const CK_VERSION *v = ifs[i].funcs;
+
+		if (strcmp((char *)ifs[i].name, "PKCS 11") == 0 &&
+		    v->major == 3)
+			seen30 = true;
+	}
+	truth("iface.has30", seen30, "no \"PKCS 11\" 3.x interface");
+	check("iface.get_null", get(NULL, NULL, NULL, 0), CKR_ARGUMENTS_BAD);
+	check("iface.get_default", get(NULL, NULL, &one, 0), CKR_OK);
+	check("iface.get_30", get((CK_UTF8CHAR *)"PKCS 11", &v30, &one, 0),
+	    CKR_OK);
+	if (one != NULL)
+		truth("iface.get_30_version",
+		    ((CK_VERSION *)one->funcs)->major == 3, "wrong list");
+	check("iface.get_bad_version", get((CK_UTF8CHAR *)"PKCS 11", &v99,
+	    &one, 0), CKR_ARGUMENTS_BAD);
+	check("iface.get_bad_name", get((CK_UTF8CHAR *)"nope", NULL, &one, 0),
+	    CKR_ARGUMENTS_BAD);
+}
+
+static void
+g_slots(void)
+{
+	CK_SLOT_ID ids[64];
+	CK_SLOT_INFO si;
+	CK_TOKEN_INFO ti;
+	CK_ULONG n = 0, small = 0, i;
+	bool found = false;
+
+	check("slot.list_null", f->C_GetSlotList(CK_TRUE, NULL, NULL),
+	    CKR_ARGUMENTS_BAD);
+	check("slot.list_count", f->C_GetSlotList(CK_TRUE, NULL, &n), CKR_OK);
+	if (n > 0) {
+		check("slot.list_small", f->C_GetSlotList(CK_TRUE, ids, &small),
+		    CKR_BUFFER_TOO_SMALL);
+		truth("slot.list_small_len", small == n, "count %lu, want %lu",
+		    small, n);
+	}
+	n = 64;
+	check("slot.list", f->C_GetSlotList(CK_TRUE, ids, &n), CKR_OK);
+	for (i = 0; i < n; i++)
+		if (!have_slot || ids[i] == slot)
+			found = true;
+	if (!have_slot && n > 0) {
+		slot = ids[0];
+		have_slot = true;
+	}
+	truth("slot.present", found && n > 0, "slot %lu not in the list",
+	    slot);
+	check("slot.info_invalid", f->C_GetSlotInfo(0xDEAD0, &si),
+	    CKR_SLOT_ID_INVALID);
+	check("slot.info_null", f->C_GetSlotInfo(slot, NULL),
+	    CKR_ARGUMENTS_BAD);
+	if (check("slot.info", f->C_GetSlotInfo(slot, &si), CKR_OK)) {
+		truth("slot.info_present", si.flags & CKF_TOKEN_PRESENT,
+		    "flags 0x%lx", si.flags);
+		truth("slot.info_padding", padded(si.slotDescription, 64) &&
+		    padded(si.manufacturerID, 32), "NUL in a padded field");
+	}
+	check("token.info_invalid", f->C_GetTokenInfo(0xDEAD0, &ti),
+	    CKR_SLOT_ID_INVALID);
+	check("token.info_null", f->C_GetTokenInfo(slot, NULL),
+	    CKR_ARGUMENTS_BAD);
+	if (check("token.info", f->C_GetTokenInfo(slot, &ti), CKR_OK)) {
+		CK_FLAGS need = CKF_TOKEN_INITIALIZED | CKF_LOGIN_REQUIRED |
+		    CKF_USER_PIN_INITIALIZED;
+
+		truth("token.flags", (ti.flags & need) == need, "flags 0x%lx",
+		    ti.flags);
+		truth("token.rng", ti.flags & CKF_RNG, "no CKF_RNG");
+		truth("token.padding", padded(ti.label, 32) &&
+		    padded(ti.manufacturerID, 32) && padded(ti.model, 16) &&
+		    padded(ti.serialNumber, 16), "NUL in a padded field");
+		truth("token.pinlen", ti.ulMinPinLen <= ti.ulMaxPinLen &&
+		    strlen(pin) <= ti.ulMaxPinLen, "PIN length range %lu..%lu",
+		    ti.ulMinPinLen, ti.ulMaxPinLen);
+		truth("token.max_sessions", ti.ulMaxSessionCount ==
+		    CK_EFFECTIVELY_INFINITE || ti.ulMaxSessionCount ==
+		    CK_UNAVAILABLE_INFORMATION || ti.ulMaxSessionCount >= 1024,
+		    "ulMaxSessionCount %lu", ti.ulMaxSessionCount);
+	}
+	check("slot.wait_noblock", f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &i,
+	    NULL) == CKR_FUNCTION_NOT_SUPPORTED ? CKR_NO_EVENT :
+	    f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &i, NULL), CKR_NO_EVENT);
+}
+
+static void
+g_mechs(void)
+{
+	CK_MECHANISM_INFO mi;
+	CK_ULONG n = 0, small = 0, i;
+	bool ok = true;
+
+	check("mech.list_null", f->C_GetMechanismList(slot, NULL, NULL),
+	    CKR_ARGUMENTS_BAD);
+	check("mech.list_invalid_slot", f->C_GetMechanismList(0xDEAD0, NULL,
+	    &n), CKR_SLOT_ID_INVALID);
+	if (!check("mech.list_count", f->C_GetMechanismList(slot, NULL, &n),
+	    CKR_OK))
+		return;
+	mechs = calloc(n + 1, sizeof(*mechs));
+	if (n > 0) {
+		CK_MECHANISM_TYPE one;
+
+		check("mech.list_small", f->C_GetMechanismList(slot, &one,
+		    &small), CKR_BUFFER_TOO_SMALL);
+		truth("mech.list_small_len", small == n, "count %lu", small);
+	}
+	nmechs = n;
+	check("mech.list", f->C_GetMechanismList(slot, mechs, &nmechs), CKR_OK);
+	check("mech.info_null", f->C_GetMechanismInfo(slot, CKM_SHA256, NULL),
+	    CKR_ARGUMENTS_BAD);
+	check("mech.info_unknown", f->C_GetMechanismInfo(slot,
+	    CKM_VENDOR_DEFINED | 0x7EADBEEF, &mi), CKR_MECHANISM_INVALID);
+	for (i = 0; i < nmechs; i++) {
+		if (f->C_GetMechanismInfo(slot, mechs[i], &mi) != CKR_OK ||
+		    mi.ulMinKeySize > mi.ulMaxKeySize) {
+			ok = false;
+			printf("  mechanism 0x%lx: bad info\n", mechs[i]);
+		}
+	}
+	truth("mech.info_all", ok, "see above");
+}
+
+static void
+g_session(void)
+{
+	CK_SESSION_HANDLE ro = 0, rw = 0, h, *many;
+	CK_SESSION_INFO si;
+	unsigned i, opened = 0;
+	CK_RV rv;
+
+	check("session.open_null", f->C_OpenSession(slot, CKF_SERIAL_SESSION,
+	    NULL, NULL, NULL), CKR_ARGUMENTS_BAD);
+	check("session.open_noserial", f->C_OpenSession(slot, 0, NULL, NULL,
+	    &h), CKR_SESSION_PARALLEL_NOT_SUPPORTED);
+	check("session.open_badslot", f->C_OpenSession(0xDEAD0,
+	    CKF_SERIAL_SESSION, NULL, NULL, &h), CKR_SLOT_ID_INVALID);
+	check("session.open_ro", f->C_OpenSession(slot, CKF_SERIAL_SESSION,
+	    NULL, NULL, &ro), CKR_OK);
+	check("session.open_rw", open_rw(&rw), CKR_OK);
+	truth("session.distinct", ro != rw && ro != CK_INVALID_HANDLE &&
+	    rw != CK_INVALID_HANDLE, "handles %lu %lu", ro, rw);
+	check("session.info_null", f->C_GetSessionInfo(ro, NULL),
+	    CKR_ARGUMENTS_BAD);
+	check("session.info_invalid", f->C_GetSessionInfo(0xDEADBEEF, &si),
+	    CKR_SESSION_HANDLE_INVALID);
+	if (check("session.info_ro", f->C_GetSessionInfo(ro, &si), CKR_OK))
+		truth("session.state_ro", si.state == CKS_RO_PUBLIC_SESSION &&
+		    si.slotID == slot && !(si.flags & CKF_RW_SESSION) &&
+		    (si.flags & CKF_SERIAL_SESSION), "state %lu flags 0x%lx",
+		    si.state, si.flags);
+	if (check("session.info_rw", f->C_GetSessionInfo(rw, &si), CKR_OK))
+		truth("session.state_rw", si.state == CKS_RW_PUBLIC_SESSION &&
+		    (si.flags & CKF_RW_SESSION), "state %lu", si.state);
+	check("session.close", f->C_CloseSession(ro), CKR_OK);
+	check("session.close_again", f->C_CloseSession(ro),
+	    CKR_SESSION_HANDLE_INVALID);
+	check("session.info_closed", f->C_GetSessionInfo(ro, &si),
+	    CKR_SESSION_HANDLE_INVALID);
+	check("session.close_zero", f->C_CloseSession(CK_INVALID_HANDLE),
+	    CKR_SESSION_HANDLE_INVALID);
+	/* Many concurrent sessions. */
+	many = calloc(nsessions, sizeof(*many));
+	for (i = 0; i < nsessions; i++) {
+		rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | (i % 2 ?
+		    CKF_RW_SESSION : 0), NULL, NULL, &many[i]);
+		if (rv != CKR_OK) {
+			printf("  session %u: %s\n", i, rvn(rv));
+			break;
+		}
+		opened++;
+	}
+	truth("session.many", opened == nsessions, "opened %u of %u", opened,
+	    nsessions);
+	check("session.close_all", f->C_CloseAllSessions(slot), CKR_OK);
+	check("session.close_all_badslot", f->C_CloseAllSessions(0xDEAD0),
+	    CKR_SLOT_ID_INVALID);
+	if (opened > 0)
+		check("session.many_closed", f->C_GetSessionInfo(many[0], &si),
+		    CKR_SESSION_HANDLE_INVALID);
+	check("session.rw_closed_by_all", f->C_GetSessionInfo(rw, &si),
+	    CKR_SESSION_HANDLE_INVALID);
+	free(many);
+}
+
+static void
+g_login(void)
+{
+	CK_SESSION_HANDLE ro, rw;
+	CK_SESSION_INFO si;
+	char bad[256];
+
+	if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro) !=
+	    CKR_OK || open_rw(&rw) != CKR_OK) {
+		truth("login.sessions", false, "cannot open sessions");
+		return;
+	}
+	check("login.logout_not_logged", f->C_Logout(rw),
+	    CKR_USER_NOT_LOGGED_IN);
+	check("login.null_pin", f->C_Login(rw, CKU_USER, NULL, 4),
+	    CKR_ARGUMENTS_BAD);
+	check("login.bad_type", f->C_Login(rw, 77, (CK_UTF8CHAR *)pin,
+	    strlen(pin)), CKR_USER_TYPE_INVALID);
+	check("login.bad_session", f->C_Login(0xDEADBEEF, CKU_USER,
+	    (CK_UTF8CHAR *)pin, strlen(pin)), CKR_SESSION_HANDLE_INVALID);
+	snprintf(bad, sizeof(bad), "%sX", pin);
+	check("login.wrong_pin", f->C_Login(rw, CKU_USER, (CK_UTF8CHAR *)bad,
+	    strlen(bad)), CKR_PIN_INCORRECT);
+	check("login.ok", login(ro), CKR_OK);
+	check("login.again", login(rw), CKR_USER_ALREADY_LOGGED_IN);
+	if (f->C_GetSessionInfo(ro, &si) == CKR_OK)
+		truth("login.state_ro", si.state == CKS_RO_USER_FUNCTIONS,
+		    "state %lu", si.state);
+	if (f->C_GetSessionInfo(rw, &si) == CKR_OK)
+		truth("login.state_shared", si.state == CKS_RW_USER_FUNCTIONS,
+		    "state %lu", si.state);
+	if (so_pin != NULL)
+		check2("login.so_while_user", f->C_Login(rw, CKU_SO,
+		    (CK_UTF8CHAR *)so_pin, strlen(so_pin)),
+		    CKR_USER_ANOTHER_ALREADY_LOGGED_IN,
+		    CKR_SESSION_READ_ONLY_EXISTS);
+	check("login.logout", f->C_Logout(ro), CKR_OK);
+	if (f->C_GetSessionInfo(rw, &si) == CKR_OK)
+		truth("login.state_after_logout", si.state ==
+		    CKS_RW_PUBLIC_SESSION, "state %lu", si.state);
+	check("login.logout_again", f->C_Logout(rw), CKR_USER_NOT_LOGGED_IN);
+	if (so_pin != NULL)
+		check("login.so_ro_exists", f->C_Login(rw, CKU_SO,
+		    (CK_UTF8CHAR *)so_pin, strlen(so_pin)),
+		    CKR_SESSION_READ_ONLY_EXISTS);
+	/* Closing the last session logs the application out. */
+	check("login.relogin", login(rw), CKR_OK);
+	f->C_CloseAllSessions(slot);
+	if (open_rw(&rw) == CKR_OK && f->C_GetSessionInfo(rw, &si) == CKR_OK)
+		truth("login.last_close_logs_out", si.state ==
+		    CKS_RW_PUBLIC_SESSION, "state %lu", si.state);
+	f->C_CloseAllSessions(slot);
+}
+
+static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+
+static CK_RV
+make_data(CK_SESSION_HANDLE h, CK_BBOOL token, const char *label,
+    CK_OBJECT_HANDLE *o)
+{
+	CK_OBJECT_CLASS cls = CKO_DATA;
+	static char value[] = "p11conf data object value";
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_TOKEN, &token, sizeof(token) },
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_APPLICATION, "p11conf", 7 },
+		{ CKA_VALUE, value, sizeof(value) - 1 },
+	};
+
+	return f->C_CreateObject(h, t, sizeof(t) / sizeof(t[0]), o);
+}
+
+static CK_RV
+make_aes(CK_SESSION_HANDLE h, CK_BBOOL extractable, CK_OBJECT_HANDLE *k)
+{
+	CK_MECHANISM m = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_ULONG len = 32;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_VALUE_LEN, &len, sizeof(len) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_EXTRACTABLE, &extractable, sizeof(extractable) },
+		{ CKA_ENCRYPT, &yes, sizeof(yes) },
+		{ CKA_DECRYPT, &yes, sizeof(yes) },
+		{ CKA_WRAP, &yes, sizeof(yes) },
+		{ CKA_UNWRAP, &yes, sizeof(yes) },
+		{ CKA_LABEL, "p11conf-aes", 11 },
+	};
+
+	return f->C_GenerateKey(h, &m, t, sizeof(t) / sizeof(t[0]), k);
+}
+
+static void
+g_objects(void)
+{
+	CK_SESSION_HANDLE ro, rw, other;
+	CK_OBJECT_HANDLE o = 0, copy = 0, tmp, found[16], aes = 0;
+	CK_OBJECT_CLASS cls;
+	CK_ULONG n, size;
+	char label[64], small[4];
+	CK_BYTE value[256];
+	CK_ATTRIBUTE a[3];
+	CK_RV rv;
+
+	if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro) !=
+	    CKR_OK || open_rw(&rw) != CKR_OK || open_rw(&other) != CKR_OK ||
+	    login(rw) != CKR_OK) {
+		truth("object.setup", false, "cannot open sessions / log in");
+		f->C_CloseAllSessions(slot);
+		return;
+	}
+	check("object.create_null", f->C_CreateObject(rw, NULL, 3, &o),
+	    CKR_ARGUMENTS_BAD);
+	check("object.create_null_handle", make_data(rw, CK_FALSE, "x", NULL),
+	    CKR_ARGUMENTS_BAD);
+	check("object.create_ro_token", make_data(ro, CK_TRUE, "x", &tmp),
+	    CKR_SESSION_READ_ONLY);
+	check("object.create_ro_session_obj", make_data(ro, CK_FALSE,
+	    "p11conf-ro", &tmp), CKR_OK);
+	if (!check("object.create", make_data(rw, CK_FALSE, "p11conf-obj",
+	    &o), CKR_OK))
+		goto out;
+	/* C_GetAttributeValue, per attribute (2.40 §5.7). */
+	a[0] = (CK_ATTRIBUTE){ CKA_CLASS, NULL, 0 };
+	a[1] = (CK_ATTRIBUTE){ CKA_LABEL, NULL, 0 };
+	a[2] = (CK_ATTRIBUTE){ CKA_VALUE, NULL, 0 };
+	check("attr.length_query", f->C_GetAttributeValue(rw, o, a, 3), CKR_OK);
+	truth("attr.length_values", a[0].ulValueLen == sizeof(CK_ULONG) &&
+	    a[1].ulValueLen == 11 && a[2].ulValueLen == 25,
+	    "lengths %lu %lu %lu", a[0].ulValueLen, a[1].ulValueLen,
+	    a[2].ulValueLen);
+	a[0] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	a[1] = (CK_ATTRIBUTE){ CKA_LABEL, small, sizeof(small) };
+	a[2] = (CK_ATTRIBUTE){ CKA_VALUE, value, sizeof(value) };
+	check("attr.too_small", f->C_GetAttributeValue(rw, o, a, 3),
+	    CKR_BUFFER_TOO_SMALL);
+	truth("attr.too_small_len", a[1].ulValueLen ==
+	    CK_UNAVAILABLE_INFORMATION, "ulValueLen %lu", a[1].ulValueLen);
+	truth("attr.too_small_others", cls == CKO_DATA && a[2].ulValueLen ==
+	    25 && memcmp(value, "p11conf data", 12) == 0,
+	    "other attributes not filled");
+	a[0] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	a[1] = (CK_ATTRIBUTE){ CKA_VENDOR_DEFINED | 0x7EAD0001UL, value,
+	    sizeof(value) };
+	a[2] = (CK_ATTRIBUTE){ CKA_LABEL, label, sizeof(label) };
+	cls = 0xFFFF;
+	check("attr.unknown", f->C_GetAttributeValue(rw, o, a, 3),
+	    CKR_ATTRIBUTE_TYPE_INVALID);
+	truth("attr.unknown_len", a[1].ulValueLen ==
+	    CK_UNAVAILABLE_INFORMATION, "ulValueLen %lu", a[1].ulValueLen);
+	truth("attr.unknown_others", cls == CKO_DATA && a[2].ulValueLen == 11 &&
+	    memcmp(label, "p11conf-obj", 11) == 0, "others not filled");
+	check("attr.null_template", f->C_GetAttributeValue(rw, o, NULL, 1),
+	    CKR_ARGUMENTS_BAD);
+	check("attr.bad_handle", f->C_GetAttributeValue(rw, 0xDEADBEEF, a, 1),
+	    CKR_OBJECT_HANDLE_INVALID);
+	check("attr.bad_session", f->C_GetAttributeValue(0xDEADBEEF, o, a, 1),
+	    CKR_SESSION_HANDLE_INVALID);
+	/* Sensitive. */
+	if (has_mech(CKM_AES_KEY_GEN) &&
+	    check("attr.keygen", make_aes(rw, CK_FALSE, &aes), CKR_OK)) {
+		CK_KEY_TYPE kt = 0;
+
+		a[0] = (CK_ATTRIBUTE){ CKA_VALUE, value, sizeof(value) };
+		a[1] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, &kt, sizeof(kt) };
+		check("attr.sensitive", f->C_GetAttributeValue(rw, aes, a, 2),
+		    CKR_ATTRIBUTE_SENSITIVE);
+		truth("attr.sensitive_len", a[0].ulValueLen ==
+		    CK_UNAVAILABLE_INFORMATION && kt == CKK_AES,
+		    "ulValueLen %lu key type %lu", a[0].ulValueLen, kt);
+		a[0] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &no, sizeof(no) };
+		rv = f->C_SetAttributeValue(rw, aes, a, 1);
+		check2("attr.unsensitive", rv, CKR_ATTRIBUTE_READ_ONLY,
+		    CKR_ATTRIBUTE_VALUE_INVALID);
+	}
+	/* Set, copy, destroy. */
+	a[0] = (CK_ATTRIBUTE){ CKA_LABEL, "p11conf-new", 11 };
+	check("object.set_label", f->C_SetAttributeValue(rw, o, a, 1), CKR_OK);
+	a[0] = (CK_ATTRIBUTE){ CKA_LABEL, label, sizeof(label) };
+	if (f->C_GetAttributeValue(rw, o, a, 1) == CKR_OK)
+		truth("object.set_label_read", a[0].ulValueLen == 11 &&
+		    memcmp(label, "p11conf-new", 11) == 0, "label not set");
+	cls = CKO_SECRET_KEY;
+	a[0] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	check("object.set_class", f->C_SetAttributeValue(rw, o, a, 1),
+	    CKR_ATTRIBUTE_READ_ONLY);
+	check("object.set_null", f->C_SetAttributeValue(rw, o, NULL, 1),
+	    CKR_ARGUMENTS_BAD);
+	a[0] = (CK_ATTRIBUTE){ CKA_LABEL, "p11conf-copy", 12 };
+	check("object.copy_null", f->C_CopyObject(rw, o, a, 1, NULL),
+	    CKR_ARGUMENTS_BAD);
+	check("object.copy", f->C_CopyObject(rw, o, a, 1, &copy), CKR_OK);
+	check("object.copy_bad_handle", f->C_CopyObject(rw, 0xDEADBEEF, a, 1,
+	    &size), CKR_OBJECT_HANDLE_INVALID);
+	check("object.size_null", f->C_GetObjectSize(rw, o, NULL),
+	    CKR_ARGUMENTS_BAD);
+	check("object.size", f->C_GetObjectSize(rw, o, &size), CKR_OK);
+	check("object.size_bad_handle", f->C_GetObjectSize(rw, 0xDEADBEEF,
+	    &size), CKR_OBJECT_HANDLE_INVALID);
+	/* Find. */
+	a[0] = (CK_ATTRIBUTE){ CKA_LABEL, "p11conf-new", 11 };
+	check("find.not_init", f->C_FindObjects(rw, found, 16, &n),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	check("find.final_not_init", f->C_FindObjectsFinal(rw),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	check("find.init_null", f->C_FindObjectsInit(rw, NULL, 1),
+	    CKR_ARGUMENTS_BAD);
+	check("find.init", f->C_FindObjectsInit(rw, a, 1), CKR_OK);
+	check("find.init_active", f->C_FindObjectsInit(rw, a, 1),
+	    CKR_OPERATION_ACTIVE);
+	check("find.null", f->C_FindObjects(rw, NULL, 16, &n),
+	    CKR_ARGUMENTS_BAD);
+	check("find.null_count", f->C_FindObjects(rw, found, 16, NULL),
+	    CKR_ARGUMENTS_BAD);
+	n = 0;
+	check("find.objects", f->C_FindObjects(rw, found, 16, &n), CKR_OK);
+	truth("find.result", n == 1 && found[0] == o, "%lu objects", n);
+	check("find.exhausted", f->C_FindObjects(rw, found, 16, &n), CKR_OK);
+	truth("find.exhausted_zero", n == 0, "%lu more objects", n);
+	check("find.final", f->C_FindObjectsFinal(rw), CKR_OK);
+	check("find.all", f->C_FindObjectsInit(rw, NULL, 0), CKR_OK);
+	n = 0;
+	check("find.all_objects", f->C_FindObjects(rw, found, 16, &n), CKR_OK);
+	truth("find.all_some", n >= 2, "%lu objects", n);
+	f->C_FindObjectsFinal(rw);
+	/* Session objects are visible to every session of the application
+	 * and die with the session that made them. */
+	a[0] = (CK_ATTRIBUTE){ CKA_CLASS, &cls, sizeof(cls) };
+	check("object.visible_other_session", f->C_GetAttributeValue(other,
+	    tmp, a, 1), CKR_OK);
+	check("object.destroy_ro_session_obj", f->C_DestroyObject(ro, tmp),
+	    CKR_OK);
+	check("object.destroy", f->C_DestroyObject(rw, copy), CKR_OK);
+	check("object.destroy_again", f->C_DestroyObject(rw, copy),
+	    CKR_OBJECT_HANDLE_INVALID);
+	check("object.destroyed_attr", f->C_GetAttributeValue(rw, copy, a, 1),
+	    CKR_OBJECT_HANDLE_INVALID);
+	check("object.close_creator", f->C_CloseSession(rw), CKR_OK);
+	check("object.session_obj_gone", f->C_GetAttributeValue(other, o, a,
+	    1), CKR_OBJECT_HANDLE_INVALID);
+ out:
+	f->C_CloseAllSessions(slot);
+}
+
+/* FIPS 180-2 appendix B.1: SHA-256("abc"). */
+static const CK_BYTE sha256_abc[32] = {
+	0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+	0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+	0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+};
+
+static void
+g_digest(CK_SESSION_HANDLE h)
+{
+	CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
+	CK_BYTE out[64];
+	CK_ULONG n;
+
+	if (!has_mech(CKM_SHA256)) {
+		skip_group("digest", "no CKM_SHA256");
+		return;
+	}
+	check("digest.not_init", f->C_Digest(h, (CK_BYTE *)"abc", 3, out, &n),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	check("digest.init", f->C_DigestInit(h, &m), CKR_OK);
+	check("digest.init_active", f->C_DigestInit(h, &m),
+	    CKR_OPERATION_ACTIVE);
+	n = 0;
+	check("digest.length", f->C_Digest(h, (CK_BYTE *)"abc", 3, NULL, &n),
+	    CKR_OK);
+	truth("digest.length_value", n == 32, "length %lu", n);
+	n = 8;
+	check("digest.too_small", f->C_Digest(h, (CK_BYTE *)"abc", 3, out, &n),
+	    CKR_BUFFER_TOO_SMALL);
+	truth("digest.too_small_len", n == 32, "length %lu", n);
+	n = sizeof(out);
+	check("digest.ok", f->C_Digest(h, (CK_BYTE *)"abc", 3, out, &n),
+	    CKR_OK);
+	truth("digest.vector", n == 32 && memcmp(out, sha256_abc, 32) == 0,
+	    "wrong SHA-256(\"abc\")");
+	check("digest.ended", f->C_Digest(h, (CK_BYTE *)"abc", 3, out, &n),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	check("digest.multi_init", f->C_DigestInit(h, &m), CKR_OK);
+	check("digest.update", f->C_DigestUpdate(h, (CK_BYTE *)"a", 1), CKR_OK);
+	check("digest.update2", f->C_DigestUpdate(h, (CK_BYTE *)"bc", 2),
+	    CKR_OK);
+	n = 0;
+	check("digest.final_length", f->C_DigestFinal(h, NULL, &n), CKR_OK);
+	n = sizeof(out);
+	check("digest.final", f->C_DigestFinal(h, out, &n), CKR_OK);
+	truth("digest.multi_vector", n == 32 && memcmp(out, sha256_abc,
+	    32) == 0, "wrong multi-part SHA-256(\"abc\")");
+	check("digest.final_ended", f->C_DigestFinal(h, out, &n),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	check("digest.init_again", f->C_DigestInit(h, &m), CKR_OK);
+	check("digest.null_len", f->C_Digest(h, (CK_BYTE *)"abc", 3, out,
+	    NULL), CKR_ARGUMENTS_BAD);
+	n = sizeof(out);
+	if (!check("digest.ended_by_error", f->C_DigestFinal(h, out, &n),
+	    CKR_OPERATION_NOT_INITIALIZED))
+		(void)f->C_DigestFinal(h, out, &n);
+	m.mechanism = CKM_VENDOR_DEFINED | 0x7EADBEEF;
+	check("digest.bad_mech", f->C_DigestInit(h, &m),
+	    CKR_MECHANISM_INVALID);
+	check("digest.bad_session", f->C_DigestInit(0xDEADBEEF, &m),
+	    CKR_SESSION_HANDLE_INVALID);
+}
+
+static void
+g_cipher(CK_SESSION_HANDLE h)
+{
+	CK_BYTE iv[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+	CK_MECHANISM m = { CKM_AES_CBC_PAD, iv, sizeof(iv) };
+	CK_BYTE pt[40], ct[128], ct2[128], back[128];
+	CK_ULONG n, ctlen, n2, tot;
+	CK_OBJECT_HANDLE k;
+
+	if (!has_mech(CKM_AES_KEY_GEN) || !has_mech(CKM_AES_CBC_PAD)) {
+		skip_group("cipher", "no AES-CBC-PAD");
+		return;
+	}
+	memset(pt, 'p', sizeof(pt));
+	if (!check("cipher.keygen", make_aes(h, CK_FALSE, &k), CKR_OK))
+		return;
+	check("cipher.not_init", f->C_Encrypt(h, pt, sizeof(pt), ct, &n),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	check2("cipher.bad_key", f->C_EncryptInit(h, &m, 0xDEADBEEF),
+	    CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID);
+	{
+		CK_MECHANISM bad = { CKM_VENDOR_DEFINED | 0x7EADBEEF, NULL, 0 };
+
+		check("cipher.bad_mech", f->C_EncryptInit(h, &bad, k),
+		    CKR_MECHANISM_INVALID);
+	}
+	check("cipher.init", f->C_EncryptInit(h, &m, k), CKR_OK);
+	check("cipher.init_active", f->C_EncryptInit(h, &m, k),
+	    CKR_OPERATION_ACTIVE);
+	n = 0;
+	check("cipher.length", f->C_Encrypt(h, pt, sizeof(pt), NULL, &n),
+	    CKR_OK);
+	truth("cipher.length_value", n >= 48, "length %lu", n);
+	n = 4;
+	check("cipher.too_small", f->C_Encrypt(h, pt, sizeof(pt), ct, &n),
+	    CKR_BUFFER_TOO_SMALL);
+	truth("cipher.too_small_len", n >= 48, "length %lu", n);
+	n = sizeof(ct);
+	check("cipher.encrypt", f->C_Encrypt(h, pt, sizeof(pt), ct, &n),
+	    CKR_OK);
+	truth("cipher.encrypt_len", n == 48, "length %lu", n);
+	ctlen = n;
+	check("cipher.ended", f->C_Encrypt(h, pt, sizeof(pt), ct, &n),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	/* Multi-part gives the same ciphertext. */
+	check("cipher.multi_init", f->C_EncryptInit(h, &m, k), CKR_OK);
+	n2 = sizeof(ct2);
+	check("cipher.update", f->C_EncryptUpdate(h, pt, 20, ct2, &n2), CKR_OK);
+	tot = n2;
+	n2 = sizeof(ct2) - tot;
+	check("cipher.update2", f->C_EncryptUpdate(h, pt + 20, 20, ct2 + tot,
+	    &n2), CKR_OK);
+	tot += n2;
+	n2 = 0;
+	check("cipher.final_length", f->C_EncryptFinal(h, NULL, &n2), CKR_OK);
+	n2 = sizeof(ct2) - tot;
+	check("cipher.final", f->C_EncryptFinal(h, ct2 + tot, &n2), CKR_OK);
+	tot += n2;
+	truth("cipher.multi_same", tot == ctlen && memcmp(ct, ct2, ctlen) == 0,
+	    "multi-part ciphertext differs");
+	check("cipher.decrypt_init", f->C_DecryptInit(h, &m, k), CKR_OK);
+	n = sizeof(back);
+	check("cipher.decrypt", f->C_Decrypt(h, ct, ctlen, back, &n), CKR_OK);
+	truth("cipher.roundtrip", n == sizeof(pt) && memcmp(back, pt,
+	    sizeof(pt)) == 0, "plaintext differs");
+	/* An error other than BUFFER_TOO_SMALL ends the operation. */
+	check("cipher.decrypt_init2", f->C_DecryptInit(h, &m, k), CKR_OK);
+	n = sizeof(back);
+	check("cipher.bad_length", f->C_Decrypt(h, ct, 17, back, &n),
+	    CKR_ENCRYPTED_DATA_LEN_RANGE);
+	check("cipher.ended_by_error", f->C_Decrypt(h, ct, ctlen, back, &n),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	check("cipher.encrypt_init_null_in", f->C_EncryptInit(h, &m, k),
+	    CKR_OK);
+	check("cipher.null_input", f->C_Encrypt(h, NULL, 16, ct, &n),
+	    CKR_ARGUMENTS_BAD);
+	n = sizeof(ct);
+	if (!check("cipher.null_input_ended", f->C_EncryptFinal(h, ct, &n),
+	    CKR_OPERATION_NOT_INITIALIZED))
+		(void)f->C_EncryptFinal(h, ct, &n);
+	n = sizeof(ct);
+	check("cipher.update_not_init", f->C_EncryptUpdate(h, pt, 16, ct, &n),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	check("cipher.final_not_init", f->C_DecryptFinal(h, ct, &n),
+	    CKR_OPERATION_NOT_INITIALIZED);
+}
+
+static void
+g_sign_one(CK_SESSION_HANDLE h, const char *grp, CK_MECHANISM *m,
+    CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub, bool multi)
+{
+	static CK_BYTE data[] = "p11conf message to sign";
+	CK_BYTE sig[1024], sig2[1024];
+	CK_ULONG n, n2;
+	char name[96];
+
+#define NM(x) (snprintf(name, sizeof(name), "%s.%s", grp, x), name)
+	check(NM("init"), f->C_SignInit(h, m, priv), CKR_OK);
+	check(NM("init_active"), f->C_SignInit(h, m, priv),
+	    CKR_OPERATION_ACTIVE);
+	n = 0;
+	check(NM("length"), f->C_Sign(h, data, sizeof(data), NULL, &n), CKR_OK);
+	n2 = 1;
+	check(NM("too_small"), f->C_Sign(h, data, sizeof(data), sig, &n2),
+	    CKR_BUFFER_TOO_SMALL);
+	n = sizeof(sig);
+	check(NM("sign"), f->C_Sign(h, data, sizeof(data), sig, &n), CKR_OK);
+	check(NM("verify_init"), f->C_VerifyInit(h, m, pub), CKR_OK);
+	check(NM("verify"), f->C_Verify(h, data, sizeof(data), sig, n), CKR_OK);
+	check(NM("verify_ended"), f->C_Verify(h, data, sizeof(data), sig, n),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	sig[n / 2] ^= 1;
+	check(NM("verify_init2"), f->C_VerifyInit(h, m, pub), CKR_OK);
+	check(NM("verify_bad"), f->C_Verify(h, data, sizeof(data), sig, n),
+	    CKR_SIGNATURE_INVALID);
+	sig[n / 2] ^= 1;
+	check(NM("verify_bad_ended"), f->C_VerifyFinal(h, sig, n),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	if (!multi)
+		goto nullsig;
+	/* Multi-part. */
+	check(NM("multi_init"), f->C_SignInit(h, m, priv), CKR_OK);
+	check(NM("update"), f->C_SignUpdate(h, data, 5), CKR_OK);
+	check(NM("update2"), f->C_SignUpdate(h, data + 5, sizeof(data) - 5),
+	    CKR_OK);
+	n2 = 0;
+	check(NM("final_length"), f->C_SignFinal(h, NULL, &n2), CKR_OK);
+	n2 = sizeof(sig2);
+	check(NM("final"), f->C_SignFinal(h, sig2, &n2), CKR_OK);
+	check(NM("verify_multi_init"), f->C_VerifyInit(h, m, pub), CKR_OK);
+	check(NM("verify_update"), f->C_VerifyUpdate(h, data, sizeof(data)),
+	    CKR_OK);
+	check(NM("verify_final"), f->C_VerifyFinal(h, sig2, n2), CKR_OK);
+nullsig:
+	check(NM("verify_null_sig_init"), f->C_VerifyInit(h, m, pub), CKR_OK);
+	check(NM("verify_null_sig"), f->C_Verify(h, data, sizeof(data), NULL,
+	    n), CKR_ARGUMENTS_BAD);
+	check(NM("verify_null_sig_ended"), f->C_Verify(h, data, sizeof(data),
+	    sig, n), CKR_OPERATION_NOT_INITIALIZED);
+#undef NM
+}
+
+static void
+g_sign(CK_SESSION_HANDLE h)
+{
+	CK_OBJECT_HANDLE pub, priv, sec;
+	CK_ULONG bits = 2048, len = 32;
+	CK_BYTE e[] = { 1, 0, 1 };
+	/* DER OID 1.2.840.10045.3.1.7 (P-256). */
+	CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03,
+	    0x01, 0x07 };
+	CK_KEY_TYPE gk = CKK_GENERIC_SECRET;
+	CK_ATTRIBUTE rpub[] = {
+		{ CKA_MODULUS_BITS, &bits, sizeof(bits) },
+		{ CKA_PUBLIC_EXPONENT, e, sizeof(e) },
+		{ CKA_VERIFY, &yes, sizeof(yes) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+	};
+	CK_ATTRIBUTE rpriv[] = {
+		{ CKA_SIGN, &yes, sizeof(yes) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+	};
+	CK_ATTRIBUTE epub[] = {
+		{ CKA_EC_PARAMS, p256, sizeof(p256) },
+		{ CKA_VERIFY, &yes, sizeof(yes) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+	};
+	CK_ATTRIBUTE gsec[] = {
+		{ CKA_VALUE_LEN, &len, sizeof(len) },
+		{ CKA_KEY_TYPE, &gk, sizeof(gk) },
+		{ CKA_SIGN, &yes, sizeof(yes) },
+		{ CKA_VERIFY, &yes, sizeof(yes) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+	};
+	CK_MECHANISM rgen = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM egen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM ggen = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+	CK_MECHANISM rs = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+	CK_MECHANISM es = { CKM_ECDSA_SHA256, NULL, 0 };
+	CK_MECHANISM hs = { CKM_SHA256_HMAC, NULL, 0 };
+	CK_ATTRIBUTE a;
+	CK_BYTE buf[8];
+
+	if (has_mech(CKM_RSA_PKCS_KEY_PAIR_GEN) &&
+	    has_mech(CKM_SHA256_RSA_PKCS) &&
+	    check("rsa.keygen", f->C_GenerateKeyPair(h, &rgen, rpub, 4, rpriv,
+	    3, &pub, &priv), CKR_OK)) {
+		g_sign_one(h, "rsa", &rs, priv, pub, true);
+		a = (CK_ATTRIBUTE){ CKA_PRIVATE_EXPONENT, buf, sizeof(buf) };
+		check("rsa.private_exponent_sensitive",
+		    f->C_GetAttributeValue(h, priv, &a, 1),
+		    CKR_ATTRIBUTE_SENSITIVE);
+		check2("rsa.wrong_key_function", f->C_SignInit(h, &rs, pub),
+		    CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_TYPE_INCONSISTENT);
+	} else {
+		skip_group("rsa", "no RSA");
+	}
+	if (!has_mech(CKM_ECDSA_SHA256))
+		es.mechanism = CKM_ECDSA;	/* raw: single-part only */
+	if (has_mech(CKM_EC_KEY_PAIR_GEN) && has_mech(es.mechanism) &&
+	    check("ec.keygen", f->C_GenerateKeyPair(h, &egen, epub, 3, rpriv,
+	    3, &pub, &priv), CKR_OK))
+		g_sign_one(h, "ec", &es, priv, pub,
+		    es.mechanism == CKM_ECDSA_SHA256);
+	else
+		skip_group("ec", "no ECDSA");
+	if (has_mech(CKM_GENERIC_SECRET_KEY_GEN) && has_mech(CKM_SHA256_HMAC) &&
+	    check("hmac.keygen", f->C_GenerateKey(h, &ggen, gsec, 5, &sec),
+	    CKR_OK))
+		g_sign_one(h, "hmac", &hs, sec, sec, true);
+	else
+		skip_group("hmac", "no HMAC");
+	check("keygen.null_mech", f->C_GenerateKey(h, NULL, gsec, 5, &sec),
+	    CKR_ARGUMENTS_BAD);
+	check("keygen.null_handle", f->C_GenerateKey(h, &ggen, gsec, 5, NULL),
+	    CKR_ARGUMENTS_BAD);
+	check("keygen.null_template", f->C_GenerateKey(h, &ggen, NULL, 5,
+	    &sec), CKR_ARGUMENTS_BAD);
+	check("keygen.pair_null", f->C_GenerateKeyPair(h, &rgen, rpub, 4,
+	    rpriv, 3, NULL, &priv), CKR_ARGUMENTS_BAD);
+}
+
+static void
+g_wrap(CK_SESSION_HANDLE h)
+{
+	CK_MECHANISM w = { CKM_AES_KEY_WRAP, NULL, 0 };
+	CK_MECHANISM ecb = { CKM_AES_ECB, NULL, 0 };
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_ENCRYPT, &yes, sizeof(yes) },
+		{ CKA_DECRYPT, &yes, sizeof(yes) },
+	};
+	CK_OBJECT_HANDLE kek, k, k2, nx;
+	CK_BYTE wrapped[128], blk[16] = { 0 }, c1[16], c2[16];
+	CK_ULONG n, n1 = 16, n2 = 16;
+
+	if (!has_mech(CKM_AES_KEY_WRAP) || !has_mech(CKM_AES_ECB) ||
+	    !has_mech(CKM_AES_KEY_GEN)) {
+		skip_group("wrap", "no AES key wrap");
+		return;
+	}
+	if (!check("wrap.keygen", make_aes(h, CK_FALSE, &kek), CKR_OK) ||
+	    !check("wrap.keygen2", make_aes(h, CK_TRUE, &k), CKR_OK) ||
+	    !check("wrap.keygen3", make_aes(h, CK_FALSE, &nx), CKR_OK))
+		return;
+	check("wrap.null_len", f->C_WrapKey(h, &w, kek, k, wrapped, NULL),
+	    CKR_ARGUMENTS_BAD);
+	check2("wrap.bad_wrapping_key", f->C_WrapKey(h, &w, 0xDEADBEEF, k,
+	    wrapped, &n), CKR_WRAPPING_KEY_HANDLE_INVALID,
+	    CKR_OBJECT_HANDLE_INVALID);
+	n = 0;
+	check("wrap.length", f->C_WrapKey(h, &w, kek, k, NULL, &n), CKR_OK);
+	truth("wrap.length_value", n == 40, "length %lu", n);
+	n = 8;
+	check("wrap.too_small", f->C_WrapKey(h, &w, kek, k, wrapped, &n),
+	    CKR_BUFFER_TOO_SMALL);
+	n = sizeof(wrapped);
+	check("wrap.wrap", f->C_WrapKey(h, &w, kek, k, wrapped, &n), CKR_OK);
+	check("wrap.unextractable", f->C_WrapKey(h, &w, kek, nx, wrapped + 64,
+	    &n1), CKR_KEY_UNEXTRACTABLE);
+	check("wrap.unwrap_null", f->C_UnwrapKey(h, &w, kek, NULL, n, t, 5,
+	    &k2), CKR_ARGUMENTS_BAD);
+	if (!check("wrap.unwrap", f->C_UnwrapKey(h, &w, kek, wrapped, n, t, 5,
+	    &k2), CKR_OK))
+		return;
+	n1 = n2 = 16;
+	if (f->C_EncryptInit(h, &ecb, k) == CKR_OK &&
+	    f->C_Encrypt(h, blk, 16, c1, &n1) == CKR_OK &&
+	    f->C_EncryptInit(h, &ecb, k2) == CKR_OK &&
+	    f->C_Encrypt(h, blk, 16, c2, &n2) == CKR_OK)
+		truth("wrap.same_key", memcmp(c1, c2, 16) == 0,
+		    "unwrapped key differs");
+	else
+		truth("wrap.same_key", false, "ECB with the keys failed");
+	wrapped[3] ^= 1;
+	check("wrap.corrupt", f->C_UnwrapKey(h, &w, kek, wrapped, n, t, 5,
+	    &k2), CKR_WRAPPED_KEY_INVALID);
+}
+
+static void
+g_random(CK_SESSION_HANDLE h)
+{
+	CK_BYTE a[32] = { 0 }, z[32] = { 0 };
+	CK_RV rv;
+
+	check("random.null", f->C_GenerateRandom(h, NULL, 16),
+	    CKR_ARGUMENTS_BAD);
+	check("random.zero", f->C_GenerateRandom(h, a, 0), CKR_OK);
+	check("random.ok", f->C_GenerateRandom(h, a, sizeof(a)), CKR_OK);
+	truth("random.nonzero", memcmp(a, z, sizeof(a)) != 0, "all zero");
+	check("random.bad_session", f->C_GenerateRandom(0xDEADBEEF, a, 8),
+	    CKR_SESSION_HANDLE_INVALID);
+	rv = f->C_SeedRandom(h, a, sizeof(a));
+	check2("random.seed", rv == CKR_RANDOM_NO_RNG ?
+	    CKR_RANDOM_SEED_NOT_SUPPORTED : rv, CKR_OK,
+	    CKR_RANDOM_SEED_NOT_SUPPORTED);
+}
+
+static void
+g_crypto(void)
+{
+	CK_SESSION_HANDLE h;
+
+	if (open_rw(&h) != CKR_OK || login(h) != CKR_OK) {
+		truth("crypto.setup", false, "cannot open session / log in");
+		f->C_CloseAllSessions(slot);
+		return;
+	}
+	g_digest(h);
+	g_cipher(h);
+	g_sign(h);
+	g_wrap(h);
+	g_random(h);
+	f->C_CloseAllSessions(slot);
+}
+
+/* --- threads ------------------------------------------------------------- */
+struct worker {
+	int fails;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
+	CK_SESSION_HANDLE h;
+	CK_BYTE out[32];
+	CK_ULONG n;
+	int i;
+
+	for (i = 0; i < 25; i++) {
+		if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL,
+		    &h) != CKR_OK) {
+			w->fails++;
+			continue;
+		}
+		n = sizeof(out);
+		if (has_mech(CKM_SHA256) && (f->C_DigestInit(h, &m) != CKR_OK ||
+		    f->C_Digest(h, (CK_BYTE *)"abc", 3, out, &n) != CKR_OK ||
+		    memcmp(out, sha256_abc, 32) != 0))
+			w->fails++;
+		if (f->C_CloseSession(h) != CKR_OK)
+			w->fails++;
+	}
+	return NULL;
+}
+
+static void
+g_threads(void)
+{
+	pthread_t t[8];
+	struct worker w[8] = { 0 };
+	CK_SESSION_HANDLE h;
+	int i, fails = 0;
+
+	/* Digest may need a login (it does on Coffer). */
+	if (open_rw(&h) != CKR_OK || login(h) != CKR_OK) {
+		truth("threads.setup", false, "cannot log in");
+		return;
+	}
+	for (i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, worker_main, &w[i]);
+	for (i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		fails += w[i].fails;
+	}
+	truth("threads.sessions", fails == 0, "%d failures in 8 threads",
+	    fails);
+	f->C_CloseAllSessions(slot);
+}
+
+/* --- fork ---------------------------------------------------------------- */
+static void
+g_fork(void)
+{
+	CK_INFO info;
+	CK_SESSION_HANDLE h = 0;
+	pid_t pid;
+	int st = 0;
+
+	if (open_rw(&h) != CKR_OK) {
+		truth("fork.setup", false, "cannot open a session");
+		return;
+	}
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		int code = 0;
+
+		/* The child inherits nothing usable (2.40 §6.6.1). */
+		if (f->C_GetInfo(&info) != CKR_CRYPTOKI_NOT_INITIALIZED)
+			code |= 1;
+		if (f->C_CloseSession(h) != CKR_CRYPTOKI_NOT_INITIALIZED)
+			code |= 2;
+		if (f->C_Initialize(NULL) != CKR_OK)
+			code |= 4;
+		else if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL,
+		    &h) != CKR_OK)
+			code |= 8;
+		_exit(code);
+	}
+	waitpid(pid, &st, 0);
+	truth("fork.child_not_initialized", WIFEXITED(st) &&
+	    !(WEXITSTATUS(st) & 3), "child status %d", WEXITSTATUS(st));
+	truth("fork.child_reinitialize", WIFEXITED(st) &&
+	    !(WEXITSTATUS(st) & 12), "child status %d", WEXITSTATUS(st));
+	check("fork.parent_still_works", f->C_CloseSession(h), CKR_OK);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: p11conf --module PATH --pin PIN [--slot N] "
+	    "[--so-pin PIN]\n               [--skip name,prefix*,...] "
+	    "[--sessions N] [--verbose]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "module", required_argument, NULL, 'm' },
+		{ "slot", required_argument, NULL, 's' },
+		{ "pin", required_argument, NULL, 'p' },
+		{ "so-pin", required_argument, NULL, 'o' },
+		{ "skip", required_argument, NULL, 'k' },
+		{ "sessions", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	CK_RV (*gfl)(CK_FUNCTION_LIST **);
+	const char *module = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "m:s:p:o:k:n:v", opts, NULL)) !=
+	    -1) {
+		switch (c) {
+		case 'm': module = optarg; break;
+		case 's': slot = strtoul(optarg, NULL, 0); have_slot = true;
+			break;
+		case 'p': pin = optarg; break;
+		case 'o': so_pin = optarg; break;
+		case 'k':
+			if (skip[0] != '\0')
+				strncat(skip, ",", sizeof(skip) - strlen(skip) -
+				    1);
+			strncat(skip, optarg, sizeof(skip) - strlen(skip) - 1);
+			break;
+		case 'n': nsessions = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'v': verbose = true; break;
+		default: usage();
+		}
+	}
+	if (module == NULL || pin == NULL)
+		usage();
+	if ((dl = dlopen(module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		fprintf(stderr, "p11conf: %s\n", dlerror());
+		return 2;
+	}
+	if ((gfl = (CK_RV (*)(CK_FUNCTION_LIST **))dlsym(dl,
+	    "C_GetFunctionList")) == NULL || gfl(&f) != CKR_OK || f == NULL) {
+		fprintf(stderr, "p11conf: no C_GetFunctionList\n");
+		return 2;
+	}
+	check("getfunctionlist.null", gfl(NULL), CKR_ARGUMENTS_BAD);
+	g_iface();
+	g_init();
+	g_info();
+	g_slots();
+	if (!have_slot) {
+		printf("no slot with a token; stopping\n");
+		nfail++;
+	} else {
+		g_mechs();
+		g_session();
+		g_login();
+		g_objects();
+		g_crypto();
+		g_threads();
+		if (skipped("fork.*"))
+			skip_group("fork", "skipped");
+		else
+			g_fork();
+	}
+	check("final.finalize", f->C_Finalize(NULL), CKR_OK);
+	check("final.after", f->C_GetInfo(&(CK_INFO){ 0 }),
+	    CKR_CRYPTOKI_NOT_INITIALIZED);
+	free(mechs);
+	printf("%d passed, %d failed, %d skipped\n", npass, nfail, nskip);
+	return nfail == 0 ? 0 : 1;
+}
