@@ -31,6 +31,7 @@
 #define CLI_E_USAGE	1000
 
 #define CLI_MAX_SERVERS	32
+#define CLI_MAX_ATTRS	32
 
 /* Option ids; the bit (1u << id) marks which commands accept an option. */
 enum cli_opt_id {
@@ -57,10 +58,34 @@ enum cli_opt_id {
 	OPT_ROLE,
 	OPT_CO_USER,
 	OPT_FROM,
+	/* keys and cryptography (cmd_key.c, cmd_crypto.c) */
+	OPT_BITS,
+	OPT_EXPONENT,
+	OPT_LABEL,
+	OPT_ID,
+	OPT_CLASS,
+	OPT_SESSION,
+	OPT_EXTRACTABLE,
+	OPT_ATTR,
+	OPT_CURVE,
+	OPT_BYTES,
+	OPT_KEY,
+	OPT_WRAPPING_KEY,
+	OPT_UNWRAPPING_KEY,
+	OPT_KEY_TYPE,
+	OPT_MECH,
+	OPT_IN,
+	OPT_SIG,
+	OPT_IV,
+	OPT_AAD,
+	OPT_TAG_BITS,
+	OPT_DER,
+	OPT_HEX,
+	OPT_RAW,
 	OPT__COUNT
 };
 
-#define OPTB(id)	(1u << (id))
+#define OPTB(id)	(UINT64_C(1) << (id))
 
 #define GLOBAL_OPTS							\
 	(OPTB(OPT_CONFIG) | OPTB(OPT_SERVER) | OPTB(OPT_CA) |		\
@@ -95,11 +120,35 @@ struct cli_opts {
 	const char *role;
 	const char *co_user;
 	const char *from;
+	const char *bits;
+	const char *exponent;
+	const char *label;
+	const char *id;
+	const char *klass;
+	const char *attrs[CLI_MAX_ATTRS];	/* --attr NAME=VALUE */
+	size_t nattrs;
+	const char *curve;
+	const char *bytes;
+	const char *key;
+	const char *wrapping_key;
+	const char *unwrapping_key;
+	const char *key_type;
+	const char *mech;
+	const char *in;
+	const char *sig;
+	const char *iv;
+	const char *aad;
+	const char *tag_bits;
+	bool session;
+	bool extractable;
+	bool der;
+	bool hex;
+	bool raw;
 	bool json;
 	bool quiet;
 	bool help;
 	bool version;
-	unsigned seen;		/* OPTB() of every option given */
+	uint64_t seen;		/* OPTB() of every option given */
 };
 
 struct cli;
@@ -128,8 +177,8 @@ struct cli_cmd {
 	int (*fn)(struct cli *);
 	int login;		/* enum cli_login */
 	unsigned flags;		/* CLI_F_* */
-	unsigned opts;		/* OPTB() of accepted command options */
-	unsigned required;	/* OPTB() of required options */
+	uint64_t opts;		/* OPTB() of accepted command options */
+	uint64_t required;	/* OPTB() of required options */
 	int min_args, max_args;	/* operands after the command words */
 	const char *args;	/* operand synopsis, e.g. "NAME" */
 	const char *summary;	/* one line */
@@ -181,6 +230,9 @@ void cli_print_help(FILE *f, const char *group, const char *name);
 const char *cli_cmd_name(const struct cli_cmd *cmd, char *buf, size_t len);
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* obj.c: key and crypto option values, checked before connecting. */
+int cli_obj_check(struct cli *c);
+
 /* --- pass.c: passwords (secure heap, wiped on free) ------------------ */
 /* Reads the login password: --password-file, --password-env VAR,
  * $COFFER_PASSWORD, else a no-echo prompt on /dev/tty. */
@@ -221,6 +273,28 @@ int cmd_user_lock(struct cli *);
 int cmd_user_unlock(struct cli *);
 int cmd_audit_export(struct cli *);
 int cmd_audit_verify(struct cli *);
+int cmd_key_generate_rsa(struct cli *);
+int cmd_key_generate_ec(struct cli *);
+int cmd_key_generate_ed(struct cli *);
+int cmd_key_generate_aes(struct cli *);
+int cmd_key_generate_secret(struct cli *);
+int cmd_key_list(struct cli *);
+int cmd_key_show(struct cli *);
+int cmd_key_delete(struct cli *);
+int cmd_key_share(struct cli *);
+int cmd_key_unshare(struct cli *);
+int cmd_key_set_attribute(struct cli *);
+int cmd_key_wrap(struct cli *);
+int cmd_key_unwrap(struct cli *);
+int cmd_key_import_public(struct cli *);
+int cmd_key_export_public(struct cli *);
+int cmd_crypto_sign(struct cli *);
+int cmd_crypto_verify(struct cli *);
+int cmd_crypto_encrypt(struct cli *);
+int cmd_crypto_decrypt(struct cli *);
+int cmd_crypto_hmac(struct cli *);
+int cmd_crypto_random(struct cli *);
+int cmd_crypto_digest(struct cli *);
 int cmd_login(struct cli *);
 int cmd_logout(struct cli *);
 int cmd_shell(struct cli *);

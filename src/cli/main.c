@@ -69,8 +69,59 @@ static const struct cli_optdef optdefs[] = {
 	{ "co-user", 1, OPT_CO_USER, "NAME",
 	  "name of the first crypto officer" },
 	{ "from", 1, OPT_FROM, "SEQ", "first record (1-based)" },
+	{ "bits", 1, OPT_BITS, "N", "key size in bits" },
+	{ "exponent", 1, OPT_EXPONENT, "E",
+	  "RSA public exponent (default 65537)" },
+	{ "label", 1, OPT_LABEL, "LABEL",
+	  "the key's label (CKA_LABEL); where a key is used, selects it" },
+	{ "id", 1, OPT_ID, "HEX",
+	  "the key's identifier (CKA_ID) in hex; where a key is used, "
+	  "selects it" },
+	{ "class", 1, OPT_CLASS, "CLASS",
+	  "object class: secret, private, public or data" },
+	{ "session", 0, OPT_SESSION, NULL,
+	  "session object (CKA_TOKEN false): lives on one node and dies "
+	  "with the connection (use it inside 'coffer shell')" },
+	{ "extractable", 0, OPT_EXTRACTABLE, NULL,
+	  "the key may leave the HSM, wrapped (CKA_EXTRACTABLE; default "
+	  "false)" },
+	{ "attr", 1, OPT_ATTR, "NAME=VALUE",
+	  "set an attribute (repeatable), e.g. sign=false, "
+	  "end-date=20301231; for a key pair, prefix pub. or priv. to "
+	  "choose one half" },
+	{ "curve", 1, OPT_CURVE, "CURVE", "elliptic curve" },
+	{ "bytes", 1, OPT_BYTES, "N", "length in bytes" },
+	{ "key", 1, OPT_KEY, "KEY",
+	  "the key: a handle, or (if not a number) a label" },
+	{ "wrapping-key", 1, OPT_WRAPPING_KEY, "KEY",
+	  "the wrapping key: a handle or a label" },
+	{ "unwrapping-key", 1, OPT_UNWRAPPING_KEY, "KEY",
+	  "the unwrapping key: a handle or a label" },
+	{ "key-type", 1, OPT_KEY_TYPE, "TYPE",
+	  "key type: aes, generic, rsa, ec or ed" },
+	{ "mech", 1, OPT_MECH, "MECH", "mechanism (see 'coffer crypto "
+	  "--help')" },
+	{ "in", 1, OPT_IN, "FILE",
+	  "input file ('-' or absent: standard input)" },
+	{ "sig", 1, OPT_SIG, "FILE", "signature file" },
+	{ "iv", 1, OPT_IV, "HEX",
+	  "initialization vector in hex (default: made by the HSM, or "
+	  "read from the input's start when decrypting)" },
+	{ "aad", 1, OPT_AAD, "FILE", "AES-GCM additional authenticated data" },
+	{ "tag-bits", 1, OPT_TAG_BITS, "N",
+	  "AES-GCM tag length in bits (default 128)" },
+	{ "der", 0, OPT_DER, NULL, "DER instead of PEM" },
+	{ "hex", 0, OPT_HEX, NULL, "print the bytes in hex" },
+	{ "raw", 0, OPT_RAW, NULL,
+	  "ECDSA signatures as r||s (the PKCS#11 form) instead of DER" },
 };
 #define NOPTDEFS (sizeof(optdefs) / sizeof(optdefs[0]))
+
+/* Options of every command that makes a key. */
+#define KEYGEN_OPTS (OPTB(OPT_LABEL) | OPTB(OPT_ID) | OPTB(OPT_SESSION) | \
+	OPTB(OPT_EXTRACTABLE) | OPTB(OPT_ATTR))
+/* Options that select the key of an operation. */
+#define KEYSEL_OPTS (OPTB(OPT_KEY) | OPTB(OPT_LABEL) | OPTB(OPT_ID))
 
 static const char ca_help[] =
 "The development CA is a convenience for tests and labs: an EC P-256 key\n"
@@ -110,6 +161,41 @@ static const char cluster_help[] =
 "      --cert cluster.crt --ca ca/ca.crt\n"
 "  coffer cluster activate --server H:P --ca ca/ca.crt --user preco \\\n"
 "      --co-user admin";
+
+static const char key_help[] =
+"KEY, --key, --wrapping-key and --unwrapping-key take a handle (a\n"
+"number) or a label; --label and --id (hex) also select keys where one\n"
+"is used. A selection matching several objects is an error naming\n"
+"their handles (give a handle, or --class/--id).\n"
+"\n"
+"Keys are token objects (they survive restarts and are replicated)\n"
+"unless --session is given: a session key lives on one node and dies\n"
+"with the connection, so it is useful inside 'coffer shell'.\n"
+"\n"
+"Keys belong to the crypto user who made them. The owner may use,\n"
+"modify, share, unshare, wrap and delete a key; users it is shared with\n"
+"may only use it. Crypto officers and appliance users cannot see or use\n"
+"keys.\n"
+"\n"
+"  coffer key generate-aes --bits 256 --label k1 --user alice\n"
+"  coffer key generate-rsa --bits 3072 --label signer --id 01\n"
+"  coffer key list --class private\n"
+"  coffer key export-public signer --out signer.pem";
+
+static const char crypto_help[] =
+"Select the key with --key KEY (a handle or a label) or --label/--id;\n"
+"of a key pair, the right half is chosen for the operation. Input is\n"
+"--in FILE (or standard input, '-'); output --out FILE (or standard\n"
+"output). Large inputs are streamed to the HSM, without a size limit.\n"
+"With --json, results are printed as hex in one JSON document.\n"
+"\n"
+"  coffer crypto sign --label signer --mech rsa-pss-sha256 \\\n"
+"      --in doc.pdf --out doc.sig\n"
+"  openssl dgst -sha256 -sigopt rsa_padding_mode:pss \\\n"
+"      -sigopt rsa_pss_saltlen:-1 -verify signer.pem \\\n"
+"      -signature doc.sig doc.pdf\n"
+"  coffer crypto encrypt --key k1 --mech aes-gcm --in a --out a.enc\n"
+"  coffer crypto decrypt --key k1 --mech aes-gcm --in a.enc --out a";
 
 /*
  * The command table: the single source of help and dispatch.
@@ -207,6 +293,163 @@ const struct cli_cmd cli_cmds[] = {
 	  "and also checks that it ends at the node's head, which detects\n"
 	  "deleted newest records. Exit 0 if intact, 1 with the first bad\n"
 	  "line and the reason otherwise.", NULL },
+
+	{ "key", NULL, NULL, 0, 0, 0, 0, 0, 0, NULL,
+	  "keys inside the HSM (crypto users own and use them)", key_help,
+	  NULL },
+	{ "key", "generate-rsa", cmd_key_generate_rsa, CLI_LOGIN_YES,
+	  CLI_F_CONNECT, KEYGEN_OPTS | OPTB(OPT_EXPONENT),
+	  OPTB(OPT_BITS) | OPTB(OPT_LABEL), 0, 0, NULL,
+	  "generate an RSA key pair (2048..4096 bits, steps of 256)",
+	  "The public key may verify, encrypt and wrap; the private key is\n"
+	  "sensitive and may sign, decrypt and unwrap. --exponent defaults to\n"
+	  "65537. Prints the two handles.", NULL },
+	{ "key", "generate-ec", cmd_key_generate_ec, CLI_LOGIN_YES,
+	  CLI_F_CONNECT, KEYGEN_OPTS | OPTB(OPT_CURVE),
+	  OPTB(OPT_CURVE) | OPTB(OPT_LABEL), 0, 0, NULL,
+	  "generate an EC key pair (p224, p256, p384, p521, secp256k1)",
+	  "The private key may sign and derive (ECDH); the public key may\n"
+	  "verify.", "curve=p224|p256|p384|p521|secp256k1" },
+	{ "key", "generate-ed", cmd_key_generate_ed, CLI_LOGIN_YES,
+	  CLI_F_CONNECT, KEYGEN_OPTS | OPTB(OPT_CURVE), OPTB(OPT_LABEL),
+	  0, 0, NULL, "generate an EdDSA key pair (ed25519, ed448)",
+	  "--curve defaults to ed25519.", "curve=ed25519|ed448" },
+	{ "key", "generate-aes", cmd_key_generate_aes, CLI_LOGIN_YES,
+	  CLI_F_CONNECT, KEYGEN_OPTS, OPTB(OPT_BITS) | OPTB(OPT_LABEL), 0, 0,
+	  NULL, "generate an AES key (128, 192 or 256 bits)",
+	  "The key is sensitive and may encrypt, decrypt, wrap, unwrap, sign\n"
+	  "and verify (CMAC); --extractable lets it be wrapped.",
+	  "bits=128|192|256" },
+	{ "key", "generate-secret", cmd_key_generate_secret, CLI_LOGIN_YES,
+	  CLI_F_CONNECT, KEYGEN_OPTS, OPTB(OPT_BYTES) | OPTB(OPT_LABEL), 0, 0,
+	  NULL, "generate a generic secret (HMAC) key of 1..800 bytes",
+	  "The key is sensitive and may sign and verify (HMAC) and derive.",
+	  NULL },
+	{ "key", "list", cmd_key_list, CLI_LOGIN_YES, CLI_F_CONNECT,
+	  OPTB(OPT_LABEL) | OPTB(OPT_ID) | OPTB(OPT_CLASS) |
+	  OPTB(OPT_KEY_TYPE) | OPTB(OPT_ATTR), 0, 0, 0, NULL,
+	  "list the keys you can see, optionally filtered",
+	  "Columns: handle, class, key type, label, id (hex), size (bits, or\n"
+	  "the curve), owner, flags (token or session, sens = sensitive,\n"
+	  "extr = extractable, then the permitted uses). --attr NAME=VALUE\n"
+	  "filters on any attribute. Crypto users see their own keys and\n"
+	  "those shared with them.", NULL },
+	{ "key", "show", cmd_key_show, CLI_LOGIN_YES, CLI_F_CONNECT,
+	  OPTB(OPT_LABEL) | OPTB(OPT_ID) | OPTB(OPT_CLASS), 0, 0, 1, "[KEY]",
+	  "show every readable attribute of a key",
+	  "KEY is a handle or a label; or select with --label/--id/--class.\n"
+	  "Sensitive values are never shown: the node does not return them.",
+	  NULL },
+	{ "key", "delete", cmd_key_delete, CLI_LOGIN_YES, CLI_F_CONNECT,
+	  OPTB(OPT_LABEL) | OPTB(OPT_ID) | OPTB(OPT_CLASS), 0, 0, 1, "[KEY]",
+	  "delete a key (its owner only)",
+	  "KEY is a handle or a label; or select with --label/--id/--class.\n"
+	  "A label naming both halves of a key pair is ambiguous: give\n"
+	  "--class or a handle.", NULL },
+	{ "key", "share", cmd_key_share, CLI_LOGIN_YES, CLI_F_CONNECT,
+	  0, 0, 2, 2, "KEY USER",
+	  "let crypto user USER use a key (its owner only)",
+	  "A user a key is shared with may use it, but not modify, share,\n"
+	  "wrap or delete it.", NULL },
+	{ "key", "unshare", cmd_key_unshare, CLI_LOGIN_YES, CLI_F_CONNECT,
+	  0, 0, 2, 2, "KEY USER", "stop sharing a key with USER", NULL, NULL },
+	{ "key", "set-attribute", cmd_key_set_attribute, CLI_LOGIN_YES,
+	  CLI_F_CONNECT, 0, 0, 2, 17, "KEY NAME=VALUE...",
+	  "change attributes of a key (its owner only)",
+	  "E.g. label=new, sign=false, end-date=20301231. Read-only\n"
+	  "attributes, and any attribute of a key that is not modifiable,\n"
+	  "are refused by the node.", NULL },
+	{ "key", "wrap", cmd_key_wrap, CLI_LOGIN_YES, CLI_F_CONNECT,
+	  OPTB(OPT_OUT), OPTB(OPT_WRAPPING_KEY) | OPTB(OPT_KEY) |
+	  OPTB(OPT_MECH), 0, 0, NULL,
+	  "export an extractable key encrypted under a wrapping key",
+	  "MECH: aes-kw (RFC 3394), aes-kwp (RFC 5649), aes-gcm (the node's\n"
+	  "12-byte IV || ciphertext || tag), rsa-oaep[-sha224|256|384|512]\n"
+	  "(MGF1 with the same hash; rsa-oaep is SHA-1), rsa-pkcs,\n"
+	  "rsa-aes-kw[-sha256|384|512] (CKM_RSA_AES_KEY_WRAP, 256-bit AES).\n"
+	  "Private keys wrap as PKCS#8. Writes --out FILE (mode 0600) or\n"
+	  "standard output; with --json and no --out, the bytes in hex.",
+	  "mech=MECH out=FILE" },
+	{ "key", "unwrap", cmd_key_unwrap, CLI_LOGIN_YES, CLI_F_CONNECT,
+	  KEYGEN_OPTS | OPTB(OPT_IN), OPTB(OPT_UNWRAPPING_KEY) |
+	  OPTB(OPT_MECH) | OPTB(OPT_CLASS) | OPTB(OPT_KEY_TYPE) |
+	  OPTB(OPT_LABEL), 0, 0, NULL,
+	  "import a wrapped key (from --in FILE) as a new key",
+	  "The new key gets --label, --id and --attr; it is sensitive, and\n"
+	  "extractable only with --extractable. As PKCS#11 requires, it is\n"
+	  "neither always-sensitive nor never-extractable. MECH as for\n"
+	  "'key wrap'.", "class=secret|private mech=MECH" },
+	{ "key", "import-public", cmd_key_import_public, CLI_LOGIN_YES,
+	  CLI_F_CONNECT, OPTB(OPT_IN) | OPTB(OPT_ID) | OPTB(OPT_SESSION) |
+	  OPTB(OPT_ATTR), OPTB(OPT_LABEL), 0, 0, NULL,
+	  "import a public key (PEM or DER SubjectPublicKeyInfo)",
+	  "RSA, EC (the curves of generate-ec), Ed25519 and Ed448. An RSA\n"
+	  "key may verify, encrypt and wrap; others verify.", "in=FILE" },
+	{ "key", "export-public", cmd_key_export_public, CLI_LOGIN_YES,
+	  CLI_F_CONNECT, OPTB(OPT_OUT) | OPTB(OPT_DER) | OPTB(OPT_LABEL) |
+	  OPTB(OPT_ID), 0, 0, 1, "[KEY]",
+	  "write a public key as PEM (or --der) SubjectPublicKeyInfo",
+	  "KEY (a handle or a label) or --label/--id select the key; of a\n"
+	  "key pair, the public half is taken. Output to --out FILE or\n"
+	  "standard output.", "out=FILE" },
+
+	{ "crypto", NULL, NULL, 0, 0, 0, 0, 0, 0, NULL,
+	  "cryptographic operations with keys inside the HSM", crypto_help,
+	  NULL },
+	{ "crypto", "sign", cmd_crypto_sign, CLI_LOGIN_YES, CLI_F_CONNECT,
+	  KEYSEL_OPTS | OPTB(OPT_IN) | OPTB(OPT_OUT) | OPTB(OPT_HEX) |
+	  OPTB(OPT_RAW), OPTB(OPT_MECH), 0, 0, NULL,
+	  "sign (or MAC) --in FILE; the signature to --out FILE",
+	  "MECH: rsa-pkcs-sha1|224|256|384|512, rsa-pss-sha1|...|512 (MGF1\n"
+	  "with the same hash, salt = hash length), ecdsa-sha1|...|512,\n"
+	  "eddsa, hmac-sha1|224|256|384|512, aes-cmac; single-part on\n"
+	  "pre-hashed input: rsa-pkcs (DigestInfo), rsa-pss (SHA-256\n"
+	  "parameters), rsa-x-509, ecdsa. Of a key pair, the private half is\n"
+	  "used.", "mech=MECH out=FILE" },
+	{ "crypto", "verify", cmd_crypto_verify, CLI_LOGIN_YES, CLI_F_CONNECT,
+	  KEYSEL_OPTS | OPTB(OPT_IN) | OPTB(OPT_RAW),
+	  OPTB(OPT_MECH) | OPTB(OPT_SIG), 0, 0, NULL,
+	  "verify the signature --sig FILE of --in FILE",
+	  "Exit status 0 if the signature is valid, 1 (\"signature invalid\")\n"
+	  "if not. ECDSA signatures may be DER or r||s. Of a key pair, the\n"
+	  "public half is used.", "mech=MECH out=FILE" },
+	{ "crypto", "encrypt", cmd_crypto_encrypt, CLI_LOGIN_YES,
+	  CLI_F_CONNECT, KEYSEL_OPTS | OPTB(OPT_IN) | OPTB(OPT_OUT) |
+	  OPTB(OPT_IV) | OPTB(OPT_AAD) | OPTB(OPT_TAG_BITS), OPTB(OPT_MECH),
+	  0, 0, NULL, "encrypt --in FILE to --out FILE",
+	  "MECH: aes-gcm, aes-cbc-pad (PKCS#7), aes-cbc and aes-ecb (whole\n"
+	  "blocks), aes-ctr (128-bit counter), rsa-oaep[-sha224|256|384|512],\n"
+	  "rsa-pkcs, rsa-x-509. Without --iv, the output starts with the IV:\n"
+	  "aes-gcm writes the node's 12-byte IV || ciphertext || tag;\n"
+	  "aes-cbc, aes-cbc-pad and aes-ctr write a 16-byte random IV ||\n"
+	  "ciphertext. With --iv, only the ciphertext (|| tag) is written.",
+	  "mech=MECH out=FILE" },
+	{ "crypto", "decrypt", cmd_crypto_decrypt, CLI_LOGIN_YES,
+	  CLI_F_CONNECT, KEYSEL_OPTS | OPTB(OPT_IN) | OPTB(OPT_OUT) |
+	  OPTB(OPT_IV) | OPTB(OPT_AAD) | OPTB(OPT_TAG_BITS), OPTB(OPT_MECH),
+	  0, 0, NULL, "decrypt --in FILE to --out FILE",
+	  "The input format is the one 'crypto encrypt' writes: without\n"
+	  "--iv, the IV is read from its start. --out is written only if\n"
+	  "decryption succeeds (mode 0600). Every padding or tag failure is\n"
+	  "the same error, \"encrypted data invalid\".", "mech=MECH out=FILE" },
+	{ "crypto", "hmac", cmd_crypto_hmac, CLI_LOGIN_YES, CLI_F_CONNECT,
+	  KEYSEL_OPTS | OPTB(OPT_MECH) | OPTB(OPT_IN) | OPTB(OPT_OUT) |
+	  OPTB(OPT_HEX) | OPTB(OPT_SIG), 0, 0, 0, NULL,
+	  "compute (or with --sig, check) a MAC",
+	  "As 'crypto sign' with MECH hmac-sha1|224|256|384|512 or aes-cmac\n"
+	  "(default hmac-sha256). With --sig FILE, verifies the MAC instead\n"
+	  "(exit 1 if it does not match).", "mech=MECH sig=FILE out=FILE" },
+	{ "crypto", "random", cmd_crypto_random, CLI_LOGIN_YES, CLI_F_CONNECT,
+	  OPTB(OPT_OUT) | OPTB(OPT_HEX), OPTB(OPT_BYTES), 0, 0, NULL,
+	  "random bytes from the HSM's DRBG",
+	  "Raw bytes to --out FILE or standard output; --hex prints hex.",
+	  "out=FILE" },
+	{ "crypto", "digest", cmd_crypto_digest, CLI_LOGIN_YES, CLI_F_CONNECT,
+	  OPTB(OPT_MECH) | OPTB(OPT_IN) | OPTB(OPT_OUT), 0, 0, 0, NULL,
+	  "hash --in FILE inside the HSM",
+	  "MECH: sha1, sha224, sha256 (default), sha384, sha512, sha3-224,\n"
+	  "sha3-256, sha3-384, sha3-512. Prints the digest in hex, or writes\n"
+	  "the raw bytes to --out FILE.", "mech=MECH out=FILE" },
 
 	{ "login", NULL, cmd_login, CLI_LOGIN_NO, CLI_F_SESSION, 0, 0, 0, 1,
 	  "[NAME]",
@@ -483,6 +726,35 @@ cli_parse(int argc, char **argv, struct cli_opts *o, int *first)
 		case OPT_ROLE: o->role = arg; break;
 		case OPT_CO_USER: o->co_user = arg; break;
 		case OPT_FROM: o->from = arg; break;
+		case OPT_BITS: o->bits = arg; break;
+		case OPT_EXPONENT: o->exponent = arg; break;
+		case OPT_LABEL: o->label = arg; break;
+		case OPT_ID: o->id = arg; break;
+		case OPT_CLASS: o->klass = arg; break;
+		case OPT_SESSION: o->session = true; break;
+		case OPT_EXTRACTABLE: o->extractable = true; break;
+		case OPT_ATTR:
+			if (o->nattrs >= CLI_MAX_ATTRS) {
+				fprintf(stderr, "coffer: too many --attr\n");
+				return CLI_E_USAGE;
+			}
+			o->attrs[o->nattrs++] = arg;
+			break;
+		case OPT_CURVE: o->curve = arg; break;
+		case OPT_BYTES: o->bytes = arg; break;
+		case OPT_KEY: o->key = arg; break;
+		case OPT_WRAPPING_KEY: o->wrapping_key = arg; break;
+		case OPT_UNWRAPPING_KEY: o->unwrapping_key = arg; break;
+		case OPT_KEY_TYPE: o->key_type = arg; break;
+		case OPT_MECH: o->mech = arg; break;
+		case OPT_IN: o->in = arg; break;
+		case OPT_SIG: o->sig = arg; break;
+		case OPT_IV: o->iv = arg; break;
+		case OPT_AAD: o->aad = arg; break;
+		case OPT_TAG_BITS: o->tag_bits = arg; break;
+		case OPT_DER: o->der = true; break;
+		case OPT_HEX: o->hex = true; break;
+		case OPT_RAW: o->raw = true; break;
 		default: break;
 		}
 	}
@@ -564,7 +836,7 @@ print_overview(FILE *f)
 	fprintf(f, "usage: coffer [OPTIONS] COMMAND [ARGS]\n"
 	    "       coffer help COMMAND\n\n"
 	    "Coffer " COFFER_VERSION " command line: cluster ceremony, users, "
-	    "audit.\n\nCommands:\n");
+	    "audit,\nkeys and cryptography.\n\nCommands:\n");
 	for (cmd = cli_cmds; cmd->group != NULL; cmd++) {
 		if (cmd->fn == NULL || (cmd->flags & CLI_F_HIDDEN))
 			continue;
@@ -887,7 +1159,7 @@ static int
 check_values(struct cli *c)
 {
 	uint64_t v;
-	int role;
+	int role, rc;
 
 	if (c->o.role != NULL) {
 		role = coffer_role_from_name(c->o.role);
@@ -900,6 +1172,8 @@ check_values(struct cli *c)
 	if (c->o.from != NULL && cli_parse_u64(c->o.from, 1, UINT64_MAX,
 	    &v) != 0)
 		return cli_usage(c, "--from must be a record number >= 1");
+	if ((rc = cli_obj_check(c)) != 0)
+		return rc;
 	/* A missing new-password source is found before logging in. */
 	if (c->cmd->flags & CLI_F_NEWPW) {
 		if (c->o.new_password_file != NULL &&
@@ -924,7 +1198,7 @@ run_cmd(struct cli *c)
 	struct coffer_client *saved_client = NULL;
 	bool saved_logged_in = false;
 	const char *user;
-	unsigned extra;
+	uint64_t extra;
 	char mv[32];
 	int id, rc;
 

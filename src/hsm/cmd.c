@@ -7,6 +7,8 @@
  * handler, audits and packs the response. Passwords in the decoded request
  * are cleansed before it is freed.
  */
+#include <p11-kit/pkcs11.h>	/* before coffer.pb-c.h: see p11ext.h */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "hsm/cmd.h"
 #include "hsm/handlers.h"
 #include "hsm/node.h"
+#include "hsm/objects_local.h"
 #include "hsm/state.h"
 
 #define CF_S_UNKNOWN (1u << COFFER__NODE_STATE__NODE_STATE_UNKNOWN)
@@ -40,6 +43,17 @@ Coffer__Empty cf_cmd_empty = COFFER__EMPTY__INIT;
  * user_list            CO CU AU                 ACTIVE        -
  * user_password        CO (anyone) CU AU (self) ACTIVE        WRITE AUDIT
  * audit_export         CO AU                    ACTIVE        AUDIT
+ * obj_generate_key(_pair), obj_create, obj_copy, obj_destroy, obj_share,
+ * unwrap_key, derive_key
+ *                      CU                       ACTIVE        WRITE AUDIT
+ * obj_set_attrs        CU (owner), CO (CKA_TRUSTED only)
+ *                                               ACTIVE        WRITE AUDIT
+ * obj_get_attrs, obj_find, crypto_*, wrap_key
+ *                      CU                       ACTIVE        - (wrap: AUDIT)
+ * random, mech_list    CO CU AU                 ACTIVE        -
+ *
+ * WRITE rows carry an idempotency key; they propose only for token objects
+ * (session objects stay on this node). COs and AUs never see or use keys.
  *
  * ERROR and ZEROIZED nodes serve only get_info and ping.
  */
@@ -76,6 +90,47 @@ static const struct cf_cmd cmds[] = {
 	    cf_h_audit_export },
 	{ COFFER__REQUEST__BODY_PING, "ping", 0, CF_S_ANY | CF_S_UNKNOWN,
 	    CF_CMD_PREAUTH, cf_h_ping },
+	/* Objects and cryptography (issue 3). */
+#define OBJW (CF_CMD_WRITE | CF_CMD_AUDIT)
+	{ COFFER__REQUEST__BODY_OBJ_GENERATE_KEY, "obj_generate_key", CF_R_CU,
+	    CF_S_ACTIVE, OBJW, cf_h_obj_generate_key },
+	{ COFFER__REQUEST__BODY_OBJ_GENERATE_KEY_PAIR, "obj_generate_key_pair",
+	    CF_R_CU, CF_S_ACTIVE, OBJW, cf_h_obj_generate_key_pair },
+	{ COFFER__REQUEST__BODY_OBJ_CREATE, "obj_create", CF_R_CU,
+	    CF_S_ACTIVE, OBJW, cf_h_obj_create },
+	{ COFFER__REQUEST__BODY_OBJ_COPY, "obj_copy", CF_R_CU,
+	    CF_S_ACTIVE, OBJW, cf_h_obj_copy },
+	{ COFFER__REQUEST__BODY_OBJ_DESTROY, "obj_destroy", CF_R_CU,
+	    CF_S_ACTIVE, OBJW, cf_h_obj_destroy },
+	{ COFFER__REQUEST__BODY_OBJ_GET_ATTRS, "obj_get_attrs", CF_R_CU,
+	    CF_S_ACTIVE, 0, cf_h_obj_get_attrs },
+	{ COFFER__REQUEST__BODY_OBJ_SET_ATTRS, "obj_set_attrs",
+	    CF_R_CU | CF_R_CO, CF_S_ACTIVE, OBJW, cf_h_obj_set_attrs },
+	{ COFFER__REQUEST__BODY_OBJ_FIND, "obj_find", CF_R_CU,
+	    CF_S_ACTIVE, 0, cf_h_obj_find },
+	{ COFFER__REQUEST__BODY_OBJ_SHARE, "obj_share", CF_R_CU,
+	    CF_S_ACTIVE, OBJW, cf_h_obj_share },
+	{ COFFER__REQUEST__BODY_CRYPTO_INIT, "crypto_init", CF_R_CU,
+	    CF_S_ACTIVE, 0, cf_h_crypto_init },
+	{ COFFER__REQUEST__BODY_CRYPTO_UPDATE, "crypto_update", CF_R_CU,
+	    CF_S_ACTIVE, 0, cf_h_crypto_update },
+	{ COFFER__REQUEST__BODY_CRYPTO_FINAL, "crypto_final", CF_R_CU,
+	    CF_S_ACTIVE, 0, cf_h_crypto_final },
+	{ COFFER__REQUEST__BODY_CRYPTO_ONE_SHOT, "crypto_one_shot", CF_R_CU,
+	    CF_S_ACTIVE, 0, cf_h_crypto_one_shot },
+	{ COFFER__REQUEST__BODY_CRYPTO_CANCEL, "crypto_cancel", CF_R_CU,
+	    CF_S_ACTIVE, 0, cf_h_crypto_cancel },
+	{ COFFER__REQUEST__BODY_WRAP_KEY, "wrap_key", CF_R_CU,
+	    CF_S_ACTIVE, CF_CMD_AUDIT, cf_h_wrap_key },
+	{ COFFER__REQUEST__BODY_UNWRAP_KEY, "unwrap_key", CF_R_CU,
+	    CF_S_ACTIVE, OBJW, cf_h_unwrap_key },
+	{ COFFER__REQUEST__BODY_DERIVE_KEY, "derive_key", CF_R_CU,
+	    CF_S_ACTIVE, OBJW, cf_h_derive_key },
+	{ COFFER__REQUEST__BODY_RANDOM, "random",
+	    CF_R_CO | CF_R_CU | CF_R_AU, CF_S_ACTIVE, 0, cf_h_random },
+	{ COFFER__REQUEST__BODY_MECH_LIST, "mech_list",
+	    CF_R_CO | CF_R_CU | CF_R_AU, CF_S_ACTIVE, 0, cf_h_mech_list },
+#undef OBJW
 };
 
 const struct cf_cmd *
@@ -134,6 +189,9 @@ cf_session_init(struct cf_session *s, uint64_t conn_id, const char *peer)
 void
 cf_session_destroy(struct cf_session *s)
 {
+	/* The last session of a client instance takes its session objects
+	 * and operations with it (issue 3). */
+	cf_hsm_session_release(s);
 	pthread_mutex_destroy(&s->mu);
 	cf_cleanse(s->username, sizeof(s->username));
 }
@@ -171,6 +229,25 @@ cf_cmd_keep(struct cf_cmd_ctx *ctx, void *p)
 			return p;
 		}
 	}
+	free(p);
+	return NULL;
+}
+
+void *
+cf_cmd_keep_secret(struct cf_cmd_ctx *ctx, void *p, size_t n)
+{
+	size_t i;
+
+	if (p == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(ctx->secret) / sizeof(ctx->secret[0]); i++) {
+		if (ctx->secret[i] == NULL) {
+			ctx->secret[i] = p;
+			ctx->secret_len[i] = n;
+			return p;
+		}
+	}
+	cf_cleanse(p, n);
 	free(p);
 	return NULL;
 }
@@ -235,6 +312,13 @@ request_free(Coffer__Request *rq)
 		break;
 	case COFFER__REQUEST__BODY_USER_PASSWORD:
 		wipe_bytes(&rq->user_password->new_password);
+		break;
+	/* Plaintext to encrypt, sign or digest. */
+	case COFFER__REQUEST__BODY_CRYPTO_UPDATE:
+		wipe_bytes(&rq->crypto_update->data);
+		break;
+	case COFFER__REQUEST__BODY_CRYPTO_ONE_SHOT:
+		wipe_bytes(&rq->crypto_one_shot->data);
 		break;
 	default:
 		break;
@@ -357,6 +441,12 @@ cf_cmd_dispatch(struct cf_node *node, struct cf_session *sess,
  out:
 	for (i = 0; i < sizeof(ctx.scratch) / sizeof(ctx.scratch[0]); i++)
 		free(ctx.scratch[i]);
+	for (i = 0; i < sizeof(ctx.secret) / sizeof(ctx.secret[0]); i++) {
+		if (ctx.secret[i] != NULL)
+			cf_cleanse(ctx.secret[i], ctx.secret_len[i]);
+		free(ctx.secret[i]);
+	}
+
 	request_free(rq);
 	return rc;
 }

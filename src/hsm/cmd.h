@@ -26,6 +26,11 @@ struct cf_session {
 	int role;			/* Coffer__Role */
 	uint64_t conn_id;
 	char peer[64];			/* "ip:port" */
+	/* Issue 3: the client instance (LoginReq.client_instance) this
+	 * session belongs to; session objects and operations live there
+	 * (objects_local.h). Set at login; released by cf_session_destroy. */
+	uint64_t client_instance;
+	struct cf_inst *inst;
 };
 
 void cf_session_init(struct cf_session *, uint64_t conn_id, const char *peer);
@@ -63,6 +68,8 @@ struct cf_cmd_ctx {
 	int role;			/* session role at dispatch time */
 	void *scratch[8];		/* handler-owned allocations freed after
 					 * the response is packed (free()) */
+	void *secret[2];		/* ditto, cleansed first (plaintext) */
+	size_t secret_len[2];
 };
 
 typedef int (*cf_cmd_fn)(struct cf_cmd_ctx *);

@@ -45,6 +45,9 @@ struct cf_node_config {
 	unsigned snapshot_trailing;
 	unsigned election_timeout_ms;
 	size_t secure_heap_size;	/* "secure_heap_size", default 32 MiB */
+	/* "max_objects": token object limit, default 16666 (CloudHSM);
+	 * 0 means the default (objects.h CF_MAX_OBJECTS_DEFAULT). */
+	unsigned max_objects;
 	char *path;			/* file it was loaded from */
 };
 

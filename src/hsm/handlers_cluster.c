@@ -5,6 +5,8 @@
  * The identity key is copied out of the state only for the duration of
  * one operation and freed from the secure heap.
  */
+#include <p11-kit/pkcs11.h>	/* before coffer.pb-c.h: see p11ext.h */
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +16,14 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/util.h"
+#include "crypto/entropy.h"
 #include "crypto/identity.h"
+#include "crypto/mech.h"
 #include "crypto/password.h"
 #include "hsm/handlers.h"
 #include "hsm/node.h"
+#include "hsm/objects.h"
+#include "hsm/objects_local.h"
 #include "hsm/state.h"
 
 struct info_buf {
@@ -27,6 +33,9 @@ struct info_buf {
 	char fingerprint[65];
 	char raft_state[16];
 	char error_detail[128];
+	char selftest[128];
+	char entropy[32];
+	char drbg[16];
 };
 
 int
@@ -50,6 +59,8 @@ cf_h_get_info(struct cf_cmd_ctx *ctx)
 		snprintf(b->cluster_id, sizeof(b->cluster_id), "%s",
 		    cf_state_cluster_id(node->state));
 		b->r.user_count = cf_state_user_count(node->state);
+		b->r.token_objects = (uint32_t)cf_objstore_count(
+		    cf_state_objects(node->state));
 		cf_state_unlock(node->state);
 	}
 	b->r.cluster_id = b->cluster_id;
@@ -69,6 +80,24 @@ cf_h_get_info(struct cf_cmd_ctx *ctx)
 		    node->error_detail);
 	b->r.error_detail = b->error_detail;
 	b->r.uptime_s = (cf_now_ms() - node->start_ms) / 1000;
+	snprintf(b->selftest, sizeof(b->selftest), "%s",
+	    node->selftest_status[0] != '\0' ? node->selftest_status :
+	    "not run");
+	b->r.selftest = b->selftest;
+	b->r.selftest_count = node->selftest_count;
+	snprintf(b->entropy, sizeof(b->entropy), "%s",
+	    cf_entropy_health_name(cf_entropy_global_health()));
+	b->r.entropy_health = b->entropy;
+	{
+		uint8_t probe;
+
+		snprintf(b->drbg, sizeof(b->drbg), "%s",
+		    cf_random_priv(&probe, 1) == 0 ? "ok" : "failed");
+	}
+	b->r.drbg_health = b->drbg;
+	b->r.max_objects = node->cfg.max_objects != 0 ?
+	    node->cfg.max_objects : CF_MAX_OBJECTS_DEFAULT;
+	b->r.session_objects = (uint32_t)cf_hsm_local_objects(node);
 	ctx->resp->body_case = COFFER__RESPONSE__BODY_GET_INFO;
 	ctx->resp->get_info = &b->r;
 	return 0;

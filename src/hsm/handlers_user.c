@@ -7,6 +7,8 @@
  * never copied out of the request (which dispatch cleanses), never logged
  * and never put in details.
  */
+#include <p11-kit/pkcs11.h>	/* before coffer.pb-c.h: see p11ext.h */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "crypto/password.h"
 #include "hsm/handlers.h"
 #include "hsm/node.h"
+#include "hsm/objects_local.h"
 #include "hsm/state.h"
 
 #define DEFAULT_MAX_FAILURES 5
@@ -209,6 +212,10 @@ cf_h_login(struct cf_cmd_ctx *ctx)
 	snprintf(b->username, sizeof(b->username), "%s", v.username);
 	b->r.username = b->username;
 	b->r.role = (Coffer__Role)v.role;
+	/* Session objects and operations belong to the client instance. */
+	if ((rc = cf_hsm_session_bind(ctx->node, ctx->sess,
+	    rq->client_instance)) != 0)
+		goto out;
 	set_session(ctx->sess, v.username, v.role);
 	ctx->role = v.role;
 	ctx->resp->body_case = COFFER__RESPONSE__BODY_LOGIN;

@@ -41,6 +41,14 @@ struct cf_node {
 	char error_detail[128];
 	char bootstrap_fingerprint[65];
 	atomic_bool stopping;
+	/* Issue 3 (H8): session objects and multi-part operations per client
+	 * instance (objects_local.h; made on first use, freed by
+	 * cf_hsm_local_free), and the power-up self-test results reported
+	 * by get_info (set by cf_hsm_selftest). */
+	struct cf_hsm_local *_Atomic local;
+	char selftest_status[128];	/* "" until cf_hsm_selftest ran */
+	atomic_int selftest_rc;		/* 0 or COFFER_E_SELFTEST */
+	unsigned selftest_count;	/* KATs run */
 };
 
 /*

@@ -9,6 +9,8 @@
  * released (they may read the state); secrets (identity key, verifiers)
  * are cleansed when removed and never logged.
  */
+#include <p11-kit/pkcs11.h>	/* before coffer.pb-c.h: see p11ext.h */
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include "coffer.pb-c.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "hsm/objects.h"
 #include "hsm/state.h"
 
 #define IDEM_BUCKETS 16384	/* power of two, > CF_IDEM_TABLE */
@@ -53,6 +56,7 @@ struct content {
 	size_t nusers;
 	uint64_t next_handle;
 	uint64_t created_node_id;
+	struct cf_objstore *objs;	/* token objects (issue 3) */
 	/* Idempotency table: FIFO ring of CF_IDEM_TABLE + hash index. */
 	struct idem_ent *ring;
 	size_t ring_first;	/* oldest */
@@ -103,6 +107,7 @@ content_free(struct content *c)
 	free(c->cluster_id);
 	free(c->ring);
 	free(c->buckets);
+	cf_objstore_free(c->objs);
 	*c = (struct content){0};
 }
 
@@ -115,7 +120,8 @@ content_init(struct content *c)
 	c->users = calloc(CF_MAX_USERS, sizeof(*c->users));
 	c->ring = calloc(CF_IDEM_TABLE, sizeof(*c->ring));
 	c->buckets = calloc(IDEM_BUCKETS, sizeof(*c->buckets));
-	if (c->users == NULL || c->ring == NULL || c->buckets == NULL) {
+	if (c->users == NULL || c->ring == NULL || c->buckets == NULL ||
+	    cf_objstore_new(&c->objs) != 0) {
 		content_free(c);
 		return COFFER_E_NOMEM;
 	}
@@ -349,6 +355,15 @@ dup_str(const char *s, char **out)
 static void
 do_zeroize(struct content *c, const char *reason, struct pending *pd)
 {
+	struct cf_objstore *fresh = NULL;
+
+	/* Token objects and their cached keys go (wiped by cf_obj_free). */
+	if (cf_objstore_new(&fresh) == 0) {
+		cf_objstore_free(c->objs);
+		c->objs = fresh;
+	} else {
+		cf_objstore_uncache(c->objs);
+	}
 	content_wipe_users(c);
 	content_wipe_identity(c);
 	c->node_state = COFFER__NODE_STATE__NODE_STATE_ZEROIZED;
@@ -505,6 +520,10 @@ ap_user_delete(struct content *c, const Coffer__LogEntry *e)
 	if (u->role == COFFER__ROLE__ROLE_CO &&
 	    count_role(c, COFFER__ROLE__ROLE_CO) <= 1)
 		return COFFER_E_POLICY;
+	/* A CU who owns keys stays until they are deleted (CloudHSM). */
+	if (cf_objstore_owned(c->objs, u->name) > 0)
+		return COFFER_E_POLICY;
+	cf_objstore_unshare_all(c->objs, u->name);
 	user_remove(c, u);
 	return 0;
 }
@@ -603,6 +622,156 @@ ap_login_success(struct content *c, const Coffer__LogEntry *e)
 	return 0;
 }
 
+/* --- objects (issue 3) ---------------------------------------------------- */
+
+#define MAX_CREATE 16	/* objects in one EntObjCreate */
+
+static int
+ap_obj_create(struct content *c, const Coffer__LogEntry *e, uint64_t *value)
+{
+	const Coffer__EntObjCreate *b = e->obj_create;
+	struct cf_obj *objs[MAX_CREATE] = {0};
+	const struct user *u;
+	uint64_t max = b->max_objects != 0 ? b->max_objects :
+	    CF_MAX_OBJECTS_DEFAULT;
+	size_t i;
+	int rc;
+
+	if (c->node_state != COFFER__NODE_STATE__NODE_STATE_ACTIVE)
+		return COFFER_E_STATE;
+	if (b->n_objs == 0 || b->n_objs > MAX_CREATE)
+		return COFFER_E_INVAL;
+	if (cf_objstore_count(c->objs) + b->n_objs > max)
+		return COFFER_E_FULL;
+	for (i = 0; i < b->n_objs; i++) {
+		if ((rc = cf_obj_from_pb(b->objs[i], c->next_handle + i,
+		    &objs[i])) != 0)
+			goto fail;
+		rc = COFFER_E_INVAL;
+		if (!cf_attrs_bool(&objs[i]->attrs, CKA_TOKEN, false))
+			goto fail;
+		if ((u = user_find(c, objs[i]->owner)) == NULL) {
+			rc = COFFER_E_NOTFOUND;
+			goto fail;
+		}
+		if (u->role != COFFER__ROLE__ROLE_CU) {
+			rc = COFFER_E_ROLE;
+			goto fail;
+		}
+	}
+	for (i = 0; i < b->n_objs; i++) {
+		if ((rc = cf_objstore_insert(c->objs, objs[i])) != 0) {
+			/* Cannot happen: handles are new. Undo. */
+			while (i-- > 0)
+				(void)cf_objstore_remove(c->objs,
+				    objs[i]->handle);
+			for (i = 0; i < b->n_objs; i++)
+				objs[i] = NULL;
+			goto fail;
+		}
+	}
+	*value = c->next_handle;
+	c->next_handle += b->n_objs;
+	return 0;
+ fail:
+	for (i = 0; i < b->n_objs; i++)
+		cf_obj_free(objs[i]);
+	return rc;
+}
+
+static int
+ap_obj_destroy(struct content *c, const Coffer__LogEntry *e)
+{
+	if (c->node_state != COFFER__NODE_STATE__NODE_STATE_ACTIVE)
+		return COFFER_E_STATE;
+	return cf_objstore_remove(c->objs, e->obj_destroy->handle);
+}
+
+static int
+ap_obj_set_attrs(struct content *c, const Coffer__LogEntry *e)
+{
+	const Coffer__EntObjSetAttrs *b = e->obj_set_attrs;
+	struct cf_attrs a = {0};
+	struct cf_obj *o;
+	size_t i;
+	int rc;
+
+	if (c->node_state != COFFER__NODE_STATE__NODE_STATE_ACTIVE)
+		return COFFER_E_STATE;
+	if ((o = cf_objstore_get(c->objs, b->handle)) == NULL)
+		return COFFER_E_NOTFOUND;
+	if ((rc = cf_attrs_from_pb(b->attrs, b->n_attrs, &a)) != 0)
+		return rc;
+	/* Re-checked here: two racing changes were both checked by their
+	 * handlers against the old object. */
+	if ((rc = cf_tmpl_check_set(o, &a, CF_SET_APPLY)) != 0)
+		goto out;
+	if (o->attrs.n + a.n > CF_OBJ_MAX_ATTRS * 2) {
+		rc = COFFER_E_ATTRIBUTE;
+		goto out;
+	}
+	for (i = 0; i < a.n; i++)
+		if ((rc = cf_attrs_set(&o->attrs, a.a[i].type, a.a[i].v,
+		    a.a[i].n)) != 0)
+			goto out;
+	cf_objstore_reindex(c->objs, o);
+	rc = 0;
+ out:
+	cf_attrs_clear(&a);
+	return rc;
+}
+
+static int
+ap_obj_share(struct content *c, const Coffer__LogEntry *e)
+{
+	const Coffer__EntObjShare *b = e->obj_share;
+	const struct user *u;
+	struct cf_obj *o;
+	char (*ns)[CF_OBJ_NAME_MAX];
+	size_t i;
+
+	if (c->node_state != COFFER__NODE_STATE__NODE_STATE_ACTIVE)
+		return COFFER_E_STATE;
+	if ((o = cf_objstore_get(c->objs, b->handle)) == NULL)
+		return COFFER_E_NOTFOUND;
+	if (b->username == NULL || strcmp(b->username, o->owner) == 0)
+		return COFFER_E_INVAL;
+	for (i = 0; i < o->nshared; i++)
+		if (strcmp(o->shared[i], b->username) == 0)
+			break;
+	if (b->unshare) {
+		if (i == o->nshared)
+			return 0;
+		memmove(&o->shared[i], &o->shared[i + 1],
+		    (o->nshared - i - 1) * sizeof(*o->shared));
+		o->nshared--;
+		cf_objstore_reindex(c->objs, o);
+		return 0;
+	}
+	if ((u = user_find(c, b->username)) == NULL)
+		return COFFER_E_NOTFOUND;
+	if (u->role != COFFER__ROLE__ROLE_CU)
+		return COFFER_E_ROLE;
+	if (i < o->nshared)
+		return 0;
+	if (o->nshared >= CF_OBJ_MAX_SHARED)
+		return COFFER_E_FULL;
+	if ((ns = reallocarray(o->shared, o->nshared + 1,
+	    sizeof(*ns))) == NULL)
+		return COFFER_E_NOMEM;
+	o->shared = ns;
+	snprintf(o->shared[o->nshared], CF_OBJ_NAME_MAX, "%s", u->name);
+	o->nshared++;
+	cf_objstore_reindex(c->objs, o);
+	return 0;
+}
+
+struct cf_objstore *
+cf_state_objects(struct cf_state *st)
+{
+	return st->c.objs;
+}
+
 static int
 apply_body(struct cf_state *st, const Coffer__LogEntry *e, struct pending *pd,
     uint64_t *value)
@@ -635,6 +804,14 @@ apply_body(struct cf_state *st, const Coffer__LogEntry *e, struct pending *pd,
 			return 0;
 		do_zeroize(c, e->zeroize->reason, pd);
 		return 0;
+	case COFFER__LOG_ENTRY__BODY_OBJ_CREATE:
+		return ap_obj_create(c, e, value);
+	case COFFER__LOG_ENTRY__BODY_OBJ_DESTROY:
+		return ap_obj_destroy(c, e);
+	case COFFER__LOG_ENTRY__BODY_OBJ_SET_ATTRS:
+		return ap_obj_set_attrs(c, e);
+	case COFFER__LOG_ENTRY__BODY_OBJ_SHARE:
+		return ap_obj_share(c, e);
 	default:
 		return COFFER_E_UNSUPPORTED;
 	}
@@ -646,6 +823,7 @@ entry_free(Coffer__LogEntry *e)
 {
 	Coffer__UserRecord *r = NULL;
 	Coffer__PasswordVerifier *v = NULL;
+	size_t i;
 
 	if (e == NULL)
 		return;
@@ -664,6 +842,13 @@ entry_free(Coffer__LogEntry *e)
 		break;
 	case COFFER__LOG_ENTRY__BODY_USER_PASSWORD:
 		v = e->user_password->verifier;
+		break;
+	case COFFER__LOG_ENTRY__BODY_OBJ_CREATE:
+		for (i = 0; i < e->obj_create->n_objs; i++) {
+			ProtobufCBinaryData *m = &e->obj_create->objs[i]->material;
+			if (m->data != NULL)
+				cf_cleanse(m->data, m->len);
+		}
 		break;
 	default:
 		break;
@@ -733,9 +918,35 @@ cf_state_apply(struct cf_state *st, uint64_t index, const uint8_t *p,
 
 /* --- snapshot / restore --------------------------------------------------- */
 
+struct objcollect {
+	struct cf_obj **v;
+	size_t n;
+};
+
+static void
+collect_obj(struct cf_obj *o, void *arg)
+{
+	struct objcollect *oc = arg;
+
+	oc->v[oc->n++] = o;
+}
+
+static int
+cmp_obj(const void *a, const void *b)
+{
+	uint64_t x = (*(struct cf_obj *const *)a)->handle;
+	uint64_t y = (*(struct cf_obj *const *)b)->handle;
+
+	return x < y ? -1 : x > y;
+}
+
 int
 cf_state_snapshot(struct cf_state *st, uint8_t **p, size_t *n)
 {
+	struct objcollect oc = {0};
+	Coffer__ObjectRecord *ors = NULL, **orp = NULL;
+	void **oscratch = NULL;
+	size_t nobj = 0;
 	Coffer__Snapshot s = COFFER__SNAPSHOT__INIT;
 	Coffer__UserRecord *recs = NULL, **rp = NULL;
 	Coffer__PasswordVerifier *vers = NULL;
@@ -754,6 +965,21 @@ cf_state_snapshot(struct cf_state *st, uint8_t **p, size_t *n)
 	    (ars = calloc(c->ring_count + 1, sizeof(*ars))) == NULL ||
 	    (ap = calloc(c->ring_count + 1, sizeof(*ap))) == NULL)
 		goto out;
+	nobj = cf_objstore_count(c->objs);
+	if ((oc.v = calloc(nobj + 1, sizeof(*oc.v))) == NULL ||
+	    (ors = calloc(nobj + 1, sizeof(*ors))) == NULL ||
+	    (orp = calloc(nobj + 1, sizeof(*orp))) == NULL ||
+	    (oscratch = calloc(nobj + 1, sizeof(*oscratch))) == NULL)
+		goto out;
+	cf_objstore_foreach(c->objs, collect_obj, &oc);
+	qsort(oc.v, oc.n, sizeof(*oc.v), cmp_obj);
+	for (i = 0; i < oc.n; i++) {
+		if (cf_obj_to_pb(oc.v[i], &ors[i], &oscratch[i]) != 0)
+			goto out;
+		orp[i] = &ors[i];
+	}
+	s.n_objects = oc.n;
+	s.objects = orp;
 	s.format = 1;
 	s.state = (Coffer__NodeState)c->node_state;
 	s.cluster_id = c->cluster_id != NULL ? c->cluster_id : (char *)"";
@@ -818,6 +1044,12 @@ cf_state_snapshot(struct cf_state *st, uint8_t **p, size_t *n)
 	free(vers);
 	free(ars);
 	free(ap);
+	for (i = 0; oscratch != NULL && i < nobj; i++)
+		free(oscratch[i]);
+	free(oscratch);
+	free(ors);
+	free(orp);
+	free(oc.v);
 	return rc;
 }
 
@@ -828,6 +1060,11 @@ snapshot_free(Coffer__Snapshot *s)
 
 	if (s == NULL)
 		return;
+	for (i = 0; i < s->n_objects; i++) {
+		ProtobufCBinaryData *m = &s->objects[i]->material;
+		if (m->data != NULL)
+			cf_cleanse(m->data, m->len);
+	}
 	if (s->identity_key_der.data != NULL)
 		cf_cleanse(s->identity_key_der.data, s->identity_key_der.len);
 	for (i = 0; i < s->n_users; i++) {
@@ -881,6 +1118,19 @@ content_from_snapshot(const Coffer__Snapshot *s, struct content *c)
 	}
 	c->next_handle = s->next_handle;
 	c->created_node_id = s->created_node_id;
+	for (i = 0; i < s->n_objects; i++) {
+		struct cf_obj *o = NULL;
+
+		if (s->objects[i]->handle == 0 ||
+		    s->objects[i]->handle >= c->next_handle ||
+		    cf_obj_from_pb(s->objects[i], s->objects[i]->handle,
+		    &o) != 0)
+			return COFFER_E_FORMAT;
+		if (cf_objstore_insert(c->objs, o) != 0) {
+			cf_obj_free(o);
+			return COFFER_E_FORMAT;
+		}
+	}
 	return 0;
 }
 

@@ -367,3 +367,45 @@ def run(tests):
             sys.stdout.flush()
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
+
+
+# --- helpers for the key and crypto tests (issue 3) -----------------------
+
+def openssl(*args, check=True, input=None, timeout=120):
+    """Runs the openssl CLI (the independent side of the crypto tests);
+    returns the CompletedProcess (bytes)."""
+    p = subprocess.run(["openssl"] + [str(a) for a in args], input=input,
+                       capture_output=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError("openssl %s failed (%d): %s" %
+                             (" ".join(str(a) for a in args), p.returncode,
+                              p.stderr.decode(errors="replace")))
+    return p
+
+
+class User:
+    """A logged-in identity for CLI calls: run(...) and json(...)."""
+
+    def __init__(self, env, name, password):
+        self.env, self.name, self.password = env, name, password
+
+    def run(self, *args, **kw):
+        return self.env.as_user(self.name, self.password,
+                                *[str(a) for a in args], **kw)
+
+    def json(self, *args, **kw):
+        return json.loads(self.run("--json", *args, **kw).stdout)
+
+    def fails(self, *args, **kw):
+        """Runs a command that must fail; returns the CompletedProcess."""
+        p = self.run(*args, check=False, **kw)
+        assert p.returncode != EXIT_OK, \
+            "coffer %s succeeded as %s:\n%s" % (" ".join(map(str, args)),
+                                                self.name, p.stdout)
+        return p
+
+
+def make_user(env, name, password, role="cu"):
+    """Creates a user as the CO; returns a User."""
+    env.co("user", "create", name, "--role", role, new_password=password)
+    return User(env, name, password)

@@ -44,6 +44,27 @@ static const struct {
 	{ 27, "user_unlock",		"CO",		"A" },
 	{ 28, "audit_export",		"CO AU",	"A" },
 	{ 29, "ping",			"*",		"0UIAZE" },
+	/* Objects and cryptography: keys are for crypto users only; a CO
+	 * may set CKA_TRUSTED (obj_set_attrs) and nothing else. */
+	{ 64, "obj_generate_key",	"CU",		"A" },
+	{ 65, "obj_generate_key_pair",	"CU",		"A" },
+	{ 66, "obj_create",		"CU",		"A" },
+	{ 67, "obj_copy",		"CU",		"A" },
+	{ 68, "obj_destroy",		"CU",		"A" },
+	{ 69, "obj_get_attrs",		"CU",		"A" },
+	{ 70, "obj_set_attrs",		"CO CU",	"A" },
+	{ 71, "obj_find",		"CU",		"A" },
+	{ 72, "obj_share",		"CU",		"A" },
+	{ 74, "crypto_init",		"CU",		"A" },
+	{ 75, "crypto_update",		"CU",		"A" },
+	{ 76, "crypto_final",		"CU",		"A" },
+	{ 77, "crypto_one_shot",	"CU",		"A" },
+	{ 78, "crypto_cancel",		"CU",		"A" },
+	{ 79, "wrap_key",		"CU",		"A" },
+	{ 80, "unwrap_key",		"CU",		"A" },
+	{ 81, "derive_key",		"CU",		"A" },
+	{ 82, "random",			"CO CU AU",	"A" },
+	{ 83, "mech_list",		"CO CU AU",	"A" },
 };
 #define NPOLICY (sizeof(policy) / sizeof(policy[0]))
 
@@ -133,7 +154,8 @@ test_matrix(void **st)
 			}
 		}
 	}
-	assert_int_equal(checked, 14 * 6 * 5);
+	assert_int_equal(checked, (int)NPOLICY * 6 * 5);
+	assert_int_equal(NPOLICY, 14 + 19);
 }
 
 #define AUTHZ(op, state, role) \
@@ -194,7 +216,8 @@ test_unknown(void **st)
 	assert_null(cf_cmd_find(63));
 	assert_null(cf_cmd_find(1000));
 	for (op = 0; op < 200; op++) {
-		if (op >= 16 && op <= 29)
+		if ((op >= 16 && op <= 29) || (op >= 64 && op <= 83 &&
+		    op != 73))
 			continue;
 		assert_null(cf_cmd_find(op));
 	}

@@ -335,8 +335,8 @@ test_bad_entries(void **ts)
 	struct cf_state *st = new_state(&h);
 	Coffer__LogEntry e = COFFER__LOG_ENTRY__INIT;
 	struct cf_apply_result res;
-	/* Field 64 (a future object body), length 0. */
-	static const uint8_t future[] = { 0x82, 0x04, 0x00 };
+	/* Field 100 (a future body), length 0. */
+	static const uint8_t future[] = { 0xa2, 0x06, 0x00 };
 	static const uint8_t garbage[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
 	uint8_t shortidem[3] = { 1, 2, 3 };
 

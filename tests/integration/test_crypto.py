@@ -1,0 +1,535 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Cryptographic operations (issue 3) through the real CLI and cofferd,
+with the openssl CLI (and python's hashlib) as the independent side:
+signatures both ways, ciphertexts both ways, MACs, digests, random bytes,
+streaming of large inputs, and bad input that must fail precisely while
+the node keeps serving."""
+import hashlib
+import os
+import subprocess
+
+from harness import Env, run, openssl, make_user, EXIT_FAIL, EXIT_USAGE
+
+PW = "Alice-Passw0rd"
+BIG = 3 * 1024 * 1024 + 17       # > the 1 MiB chunk: the streaming path
+
+
+def setup(name):
+    env = Env(name)
+    env.node.start()
+    env.ceremony()
+    return env, make_user(env, "alice", PW)
+
+
+def path(env, name):
+    return os.path.join(env.dir, name)
+
+
+def write(env, name, data):
+    p = path(env, name)
+    with open(p, "wb") as f:
+        f.write(data)
+    return p
+
+
+def read(p):
+    with open(p, "rb") as f:
+        return f.read()
+
+
+def export_secret(env, alice, key):
+    """The value of an extractable Coffer key, unwrapped by openssl: Coffer
+    wraps it (RSA-OAEP-SHA256) with an openssl key imported as public."""
+    priv = path(env, "ossl-kek.key")
+    if not os.path.exists(priv):
+        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt",
+                "rsa_keygen_bits:2048", "-out", priv)
+        pub = path(env, "ossl-kek.pub")
+        openssl("pkey", "-in", priv, "-pubout", "-out", pub)
+        alice.run("key", "import-public", "--in", pub, "--label",
+                  "ossl-kek")
+    blob = path(env, "export.bin")
+    alice.run("key", "wrap", "--wrapping-key", "ossl-kek", "--key", key,
+              "--mech", "rsa-oaep-sha256", "--out", blob)
+    return openssl("pkeyutl", "-decrypt", "-inkey", priv, "-in", blob,
+                   "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt",
+                   "rsa_oaep_md:sha256", "-pkeyopt",
+                   "rsa_mgf1_md:sha256").stdout
+
+
+def test_signatures_with_openssl():
+    env, alice = setup("sigs")
+    try:
+        small = write(env, "small", b"The quick brown fox\n")
+        big = write(env, "big", os.urandom(BIG))
+        tampered = write(env, "tampered", b"The quick brown fox!\n")
+        alice.run("key", "generate-rsa", "--bits", 2048, "--label", "rsa")
+        alice.run("key", "generate-ec", "--curve", "p256", "--label", "p256")
+        alice.run("key", "generate-ec", "--curve", "p384", "--label", "p384")
+        alice.run("key", "generate-ec", "--curve", "secp256k1", "--label",
+                  "k1")
+        alice.run("key", "generate-ed", "--label", "ed25519")
+        alice.run("key", "generate-ed", "--curve", "ed448", "--label",
+                  "ed448")
+        pem = {}
+        for k in ("rsa", "p256", "p384", "k1", "ed25519", "ed448"):
+            pem[k] = path(env, k + ".pem")
+            alice.run("key", "export-public", k, "--out", pem[k])
+
+        def dgst(md, key, sig, data, *opts):
+            return openssl("dgst", "-" + md, *opts, "-verify", pem[key],
+                           "-signature", sig, data, check=False)
+
+        pss = ("-sigopt", "rsa_padding_mode:pss", "-sigopt",
+               "rsa_pss_saltlen:-1")
+        cases = [("rsa-pkcs-sha256", "rsa", "sha256", ()),
+                 ("rsa-pkcs-sha1", "rsa", "sha1", ()),
+                 ("rsa-pkcs-sha512", "rsa", "sha512", ()),
+                 ("rsa-pss-sha256", "rsa", "sha256", pss),
+                 ("rsa-pss-sha384", "rsa", "sha384", pss),
+                 ("ecdsa-sha256", "p256", "sha256", ()),
+                 ("ecdsa-sha384", "p384", "sha384", ()),
+                 ("ecdsa-sha256", "k1", "sha256", ())]
+        for mech, key, md, opts in cases:
+            for data in (small, big):
+                sig = path(env, "%s-%s.sig" % (mech, key))
+                alice.run("crypto", "sign", "--label", key, "--mech", mech,
+                          "--in", data, "--out", sig)
+                p = dgst(md, key, sig, data, *opts)
+                assert p.returncode == 0 and b"Verified OK" in p.stdout, \
+                    (mech, key, data, p.stdout, p.stderr)
+                # Coffer verifies its own signature, and not a tampered
+                # message.
+                alice.run("crypto", "verify", "--label", key, "--mech",
+                          mech, "--in", data, "--sig", sig)
+            p = dgst(md, key, sig, tampered, *opts)
+            assert p.returncode != 0, (mech, key)
+            p = alice.run("crypto", "verify", "--label", key, "--mech",
+                          mech, "--in", tampered, "--sig", sig, check=False)
+            assert p.returncode == EXIT_FAIL and \
+                "signature invalid" in p.stderr, (mech, p.stderr)
+
+        # EdDSA (pure): openssl pkeyutl -rawin.
+        for key in ("ed25519", "ed448"):
+            sig = path(env, key + ".sig")
+            alice.run("crypto", "sign", "--label", key, "--mech", "eddsa",
+                      "--in", small, "--out", sig)
+            assert len(read(sig)) == (64 if key == "ed25519" else 114)
+            openssl("pkeyutl", "-verify", "-pubin", "-inkey", pem[key],
+                    "-rawin", "-in", small, "-sigfile", sig)
+            p = openssl("pkeyutl", "-verify", "-pubin", "-inkey", pem[key],
+                        "-rawin", "-in", tampered, "-sigfile", sig,
+                        check=False)
+            assert p.returncode != 0
+
+        # Raw ECDSA r||s output (--raw) is 2 x 32 bytes on P-256 and
+        # verifies as such.
+        sig = path(env, "raw.sig")
+        alice.run("crypto", "sign", "--label", "p256", "--mech",
+                  "ecdsa-sha256", "--raw", "--in", small, "--out", sig)
+        assert len(read(sig)) == 64
+        alice.run("crypto", "verify", "--label", "p256", "--mech",
+                  "ecdsa-sha256", "--raw", "--in", small, "--sig", sig)
+        # Single-part RSA PKCS#1 over a DigestInfo made by the caller.
+        di = bytes.fromhex("3031300d060960864801650304020105000420") + \
+            hashlib.sha256(read(small)).digest()
+        dif = write(env, "digestinfo", di)
+        sig = path(env, "rsa-raw.sig")
+        alice.run("crypto", "sign", "--label", "rsa", "--mech", "rsa-pkcs",
+                  "--in", dif, "--out", sig)
+        assert dgst("sha256", "rsa", sig, small).returncode == 0
+
+        # The reverse: signatures made by openssl verify in Coffer.
+        gens = {"o-rsa": ("-algorithm", "RSA", "-pkeyopt",
+                          "rsa_keygen_bits:2048"),
+                "o-p256": ("-algorithm", "EC", "-pkeyopt",
+                           "ec_paramgen_curve:P-256"),
+                "o-p521": ("-algorithm", "EC", "-pkeyopt",
+                           "ec_paramgen_curve:P-521"),
+                "o-ed": ("-algorithm", "ED25519")}
+        for name, g in gens.items():
+            key = path(env, name + ".key")
+            pub = path(env, name + ".pub")
+            openssl("genpkey", *g, "-out", key)
+            openssl("pkey", "-in", key, "-pubout", "-out", pub)
+            alice.run("key", "import-public", "--in", pub, "--label", name)
+        checks = [("o-rsa", "rsa-pkcs-sha256", ("dgst", "-sha256")),
+                  ("o-rsa", "rsa-pss-sha256",
+                   ("dgst", "-sha256", "-sigopt", "rsa_padding_mode:pss",
+                    "-sigopt", "rsa_pss_saltlen:-1")),
+                  ("o-p256", "ecdsa-sha256", ("dgst", "-sha256")),
+                  ("o-p521", "ecdsa-sha512", ("dgst", "-sha512"))]
+        for name, mech, cmd in checks:
+            for data in (small, big):
+                sig = path(env, name + ".sig")
+                openssl(*cmd, "-sign", path(env, name + ".key"), "-out", sig,
+                        data)
+                alice.run("crypto", "verify", "--label", name, "--mech",
+                          mech, "--in", data, "--sig", sig)
+            p = alice.run("crypto", "verify", "--label", name, "--mech",
+                          mech, "--in", tampered, "--sig", sig, check=False)
+            assert p.returncode == EXIT_FAIL, (name, mech)
+        sig = path(env, "o-ed.sig")
+        openssl("pkeyutl", "-sign", "-inkey", path(env, "o-ed.key"),
+                "-rawin", "-in", small, "-out", sig)
+        alice.run("crypto", "verify", "--label", "o-ed", "--mech", "eddsa",
+                  "--in", small, "--sig", sig)
+        p = alice.run("crypto", "verify", "--label", "o-ed", "--mech",
+                      "eddsa", "--in", tampered, "--sig", sig, check=False)
+        assert p.returncode == EXIT_FAIL
+        # An imported public key cannot sign.
+        alice.fails("crypto", "sign", "--label", "o-rsa", "--mech",
+                    "rsa-pkcs-sha256", "--in", small, "--out", sig)
+    finally:
+        env.close()
+
+
+def test_encryption_with_openssl():
+    env, alice = setup("enc")
+    try:
+        h = alice.json("key", "generate-aes", "--bits", 256, "--label",
+                       "aes", "--extractable")["handle"]
+        k = export_secret(env, alice, h).hex()
+        assert len(k) == 64
+        blocks = write(env, "blocks", os.urandom(4096))
+        odd = write(env, "odd", os.urandom(1000))
+        big = write(env, "big", os.urandom(BIG))
+        bigblk = write(env, "bigblk", os.urandom(BIG - BIG % 16))
+        iv = os.urandom(16).hex()
+        out = path(env, "out")
+        back = path(env, "back")
+
+        def coffer(op, mech, src, *extra):
+            alice.run("crypto", op, "--key", "aes", "--mech", mech, "--in",
+                      src, "--out", out, *extra)
+            return read(out)
+
+        def ossl(cipher, src, *extra):
+            return openssl("enc", cipher, "-K", k, "-in", src,
+                           *extra).stdout
+
+        # Coffer -> openssl and openssl -> Coffer, CBC-PAD (small, odd,
+        # streamed), CBC, CTR, ECB.
+        for src in (odd, blocks, big):
+            c = coffer("encrypt", "aes-cbc-pad", src, "--iv", iv)
+            assert c == ossl("-aes-256-cbc", src, "-iv", iv), src
+            oc = write(env, "oc", c)
+            assert ossl("-aes-256-cbc", oc, "-d", "-iv", iv) == read(src)
+            assert coffer("decrypt", "aes-cbc-pad", oc, "--iv", iv) == \
+                read(src)
+        for mech, cipher, extra in (("aes-cbc", "-aes-256-cbc", ("-nopad",)),
+                                    ("aes-ctr", "-aes-256-ctr", ()),
+                                    ("aes-ecb", "-aes-256-ecb", ("-nopad",))):
+            for src in (blocks, bigblk):
+                ivs = ("--iv", iv) if mech != "aes-ecb" else ()
+                oivs = ("-iv", iv) if mech != "aes-ecb" else ()
+                c = coffer("encrypt", mech, src, *ivs)
+                assert c == ossl(cipher, src, *extra, *oivs), (mech, src)
+                oc = write(env, "oc", ossl(cipher, src, *extra, *oivs))
+                assert coffer("decrypt", mech, oc, *ivs) == read(src), mech
+        # Without --iv: a 16-byte random IV travels in front.
+        c = coffer("encrypt", "aes-cbc-pad", odd)
+        assert len(c) == 16 + 1008
+        oc = write(env, "oc", c[16:])
+        assert ossl("-aes-256-cbc", oc, "-d", "-iv", c[:16].hex()) == \
+            read(odd)
+        assert coffer("decrypt", "aes-cbc-pad", write(env, "c2", c)) == \
+            read(odd)
+        c2 = coffer("encrypt", "aes-cbc-pad", odd)
+        assert c2[:16] != c[:16], "IV repeated"
+        c = coffer("encrypt", "aes-ctr", odd)
+        assert len(c) == 16 + 1000
+        oc = write(env, "oc", c[16:])
+        assert ossl("-aes-256-ctr", oc, "-d", "-iv", c[:16].hex()) == \
+            read(odd)
+
+        # AES-GCM (openssl enc has no AEAD): the node's IV || ct || tag,
+        # round trips, AAD, tag length, tampering.
+        for src in (odd, big):
+            c = coffer("encrypt", "aes-gcm", src)
+            assert len(c) == 12 + os.path.getsize(src) + 16
+            cf = write(env, "gcm", c)
+            assert coffer("decrypt", "aes-gcm", cf) == read(src)
+        c1 = coffer("encrypt", "aes-gcm", odd)
+        assert c1[:12] != c[:12], "GCM IV repeated"
+        aad = write(env, "aad", b"header")
+        c = coffer("encrypt", "aes-gcm", odd, "--aad", aad, "--tag-bits",
+                   96)
+        assert len(c) == 12 + 1000 + 12
+        cf = write(env, "gcm", c)
+        assert coffer("decrypt", "aes-gcm", cf, "--aad", aad, "--tag-bits",
+                      96) == read(odd)
+        os.unlink(out)
+        p = alice.fails("crypto", "decrypt", "--key", "aes", "--mech",
+                        "aes-gcm", "--in", cf, "--out", out, "--aad",
+                        write(env, "aad2", b"Header"), "--tag-bits", 96)
+        assert "encrypted data invalid" in p.stderr, p.stderr
+        assert not os.path.exists(out), "plaintext released on bad tag"
+        givenivc = coffer("encrypt", "aes-gcm", odd, "--iv", "00" * 12)
+        assert len(givenivc) == 1000 + 16
+        assert coffer("decrypt", "aes-gcm", write(env, "g2", givenivc),
+                      "--iv", "00" * 12) == read(odd)
+
+        # RSA: openssl encrypts to Coffer's public key, Coffer decrypts.
+        alice.run("key", "generate-rsa", "--bits", 2048, "--label", "rsa")
+        pub = path(env, "rsa.pem")
+        alice.run("key", "export-public", "rsa", "--out", pub)
+        msg = write(env, "msg", b"a secret for the HSM")
+        for mech, opts in (("rsa-oaep-sha256",
+                            ("-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt",
+                             "rsa_oaep_md:sha256", "-pkeyopt",
+                             "rsa_mgf1_md:sha256")),
+                           ("rsa-oaep", ("-pkeyopt",
+                                         "rsa_padding_mode:oaep")),
+                           ("rsa-pkcs", ())):
+            c = openssl("pkeyutl", "-encrypt", "-pubin", "-inkey", pub,
+                        "-in", msg, *opts).stdout
+            alice.run("crypto", "decrypt", "--label", "rsa", "--mech", mech,
+                      "--in", write(env, "rc", c), "--out", back)
+            assert read(back) == read(msg), mech
+            # And Coffer's own encryption round trips.
+            alice.run("crypto", "encrypt", "--label", "rsa", "--mech", mech,
+                      "--in", msg, "--out", out)
+            assert len(read(out)) == 256
+            alice.run("crypto", "decrypt", "--label", "rsa", "--mech", mech,
+                      "--in", out, "--out", back)
+            assert read(back) == read(msg), mech
+
+        # CTR takes any length; CBC and ECB only whole blocks, also when
+        # streamed.
+        c = coffer("encrypt", "aes-ctr", big, "--iv", iv)
+        assert c == ossl("-aes-256-ctr", big, "-iv", iv)
+        for mech in ("aes-cbc", "aes-ecb"):
+            ivs = ("--iv", iv) if mech != "aes-ecb" else ()
+            for src in (odd, big):
+                if os.path.exists(out):
+                    os.unlink(out)
+                p = alice.fails("crypto", "encrypt", "--key", "aes",
+                                "--mech", mech, "--in", src, "--out", out,
+                                *ivs)
+                assert "data length invalid" in p.stderr, (mech, p.stderr)
+                assert not os.path.exists(out)
+    finally:
+        env.close()
+
+
+def test_mac_digest_random():
+    env, alice = setup("macs")
+    try:
+        data = write(env, "data", b"message to authenticate\n")
+        big = write(env, "big", os.urandom(BIG))
+        other = write(env, "other", b"message to authenticatE\n")
+        mac = path(env, "mac")
+        h = alice.json("key", "generate-secret", "--bytes", 32, "--label",
+                       "hk", "--extractable")["handle"]
+        key = export_secret(env, alice, h).hex()
+        for mech, md in (("hmac-sha256", "sha256"), ("hmac-sha1", "sha1"),
+                         ("hmac-sha512", "sha512")):
+            for src in (data, big):
+                alice.run("crypto", "hmac", "--key", "hk", "--mech", mech,
+                          "--in", src, "--out", mac)
+                want = openssl("dgst", "-" + md, "-mac", "HMAC", "-macopt",
+                               "hexkey:" + key, "-binary", src).stdout
+                assert read(mac) == want, (mech, src)
+            alice.run("crypto", "hmac", "--key", "hk", "--mech", mech,
+                      "--in", big, "--sig", mac)
+            p = alice.run("crypto", "hmac", "--key", "hk", "--mech", mech,
+                          "--in", other, "--sig", mac, check=False)
+            assert p.returncode == EXIT_FAIL, p.stderr
+        # sign/verify with an HMAC mechanism is the same operation
+        r = alice.json("crypto", "sign", "--key", h, "--mech",
+                       "hmac-sha256", "--in", data)
+        assert r["signature"] == openssl(
+            "dgst", "-sha256", "-mac", "HMAC", "-macopt", "hexkey:" + key,
+            "-binary", data).stdout.hex()
+
+        # AES-CMAC against openssl mac.
+        a = alice.json("key", "generate-aes", "--bits", 128, "--label",
+                       "ck", "--extractable")["handle"]
+        akey = export_secret(env, alice, a).hex()
+        for src in (data, big):
+            alice.run("crypto", "hmac", "--key", "ck", "--mech", "aes-cmac",
+                      "--in", src, "--out", mac)
+            want = openssl("mac", "-cipher", "AES-128-CBC", "-macopt",
+                           "hexkey:" + akey, "-in", src, "CMAC").stdout
+            assert read(mac).hex() == want.decode().strip().lower(), src
+
+        # Digests equal hashlib's (and sha256sum's).
+        for mech, algo in (("sha1", "sha1"), ("sha224", "sha224"),
+                           ("sha256", "sha256"), ("sha384", "sha384"),
+                           ("sha512", "sha512"), ("sha3-256", "sha3_256"),
+                           ("sha3-512", "sha3_512")):
+            for src in (data, big):
+                p = alice.run("crypto", "digest", "--mech", mech, "--in",
+                              src)
+                assert p.stdout.strip() == \
+                    hashlib.new(algo, read(src)).hexdigest(), (mech, src)
+        s = subprocess.run(["sha256sum", big], capture_output=True,
+                           text=True).stdout.split()[0]
+        assert alice.json("crypto", "digest", "--in", big)["digest"] == s
+
+        # Random bytes: right length, not constant, not repeated.
+        seen = set()
+        for _ in range(3):
+            x = alice.run("crypto", "random", "--bytes", 64,
+                          "--hex").stdout.strip()
+            assert len(x) == 128 and x not in seen
+            seen.add(x)
+            assert len(set(bytes.fromhex(x))) > 16
+        rf = path(env, "rnd")
+        alice.run("crypto", "random", "--bytes", 100000, "--out", rf)
+        r = read(rf)
+        assert len(r) == 100000
+        counts = [r.count(bytes([b])) for b in range(256)]
+        assert min(counts) > 200 and max(counts) < 600, (min(counts),
+                                                         max(counts))
+    finally:
+        env.close()
+
+
+def test_bad_input_fails_precisely():
+    env, alice = setup("cryptobad")
+    try:
+        alice.run("key", "generate-aes", "--bits", 256, "--label", "aes")
+        alice.run("key", "generate-aes", "--bits", 256, "--label", "aes2")
+        alice.run("key", "generate-aes", "--bits", 128, "--label", "noenc",
+                  "--attr", "encrypt=false")
+        alice.run("key", "generate-rsa", "--bits", 2048, "--label", "rsa")
+        alice.run("key", "generate-ec", "--curve", "p256", "--label", "ec")
+        alice.run("key", "generate-secret", "--bytes", 32, "--label", "gs")
+        data = write(env, "data", os.urandom(100))
+        blocks = write(env, "blocks", os.urandom(64))
+        out = path(env, "out")
+
+        def fails(want, *args):
+            p = alice.fails(*args)
+            assert want in p.stderr, (args, want, p.stderr)
+            assert p.returncode == EXIT_FAIL, (args, p.returncode)
+            # The node keeps serving.
+            alice.run("crypto", "random", "--bytes", 8, "--hex")
+            return p
+
+        kt = "key type inconsistent"
+        fails(kt, "crypto", "sign", "--key", "aes", "--mech",
+              "rsa-pkcs-sha256", "--in", data, "--out", out)
+        fails(kt, "crypto", "sign", "--label", "rsa", "--mech",
+              "ecdsa-sha256", "--in", data, "--out", out)
+        fails(kt, "crypto", "encrypt", "--key", "gs", "--mech", "aes-gcm",
+              "--in", data, "--out", out)
+        fails(kt, "crypto", "hmac", "--key", "aes", "--mech", "hmac-sha256",
+              "--in", data, "--out", out)
+        fails("key usage not permitted", "crypto", "encrypt", "--key",
+              "noenc", "--mech", "aes-gcm", "--in", data, "--out", out)
+        alice.run("key", "generate-secret", "--bytes", 32, "--label",
+                  "nosign", "--attr", "sign=false")
+        fails("key usage not permitted", "crypto", "hmac", "--key",
+              "nosign", "--in", data, "--out", out)
+        fails("mechanism parameter invalid", "crypto", "encrypt", "--key",
+              "aes", "--mech", "aes-cbc", "--iv", "0011223344556677",
+              "--in", blocks, "--out", out)
+        fails("mechanism parameter invalid", "crypto", "encrypt", "--key",
+              "aes", "--mech", "aes-gcm", "--tag-bits", "20", "--in", data,
+              "--out", out)
+        fails("mechanism parameter invalid", "crypto", "encrypt", "--key",
+              "aes", "--mech", "aes-ctr", "--iv", "00" * 8, "--in", data,
+              "--out", out)
+        fails("data length invalid", "crypto", "encrypt", "--key", "aes",
+              "--mech", "aes-cbc", "--iv", "00" * 16, "--in", data, "--out",
+              out)
+
+        # Truncated ciphertexts and bad padding: one error, no oracle.
+        iv = "00" * 16
+        alice.run("crypto", "encrypt", "--key", "aes", "--mech",
+                  "aes-cbc-pad", "--iv", iv, "--in", data, "--out", out)
+        c = read(out)
+        for bad in (c[:-5], c[:-16], c[:12]):
+            p = alice.fails("crypto", "decrypt", "--key", "aes", "--mech",
+                            "aes-cbc-pad", "--iv", iv, "--in",
+                            write(env, "bad", bad), "--out", out)
+            assert "encrypted data invalid" in p.stderr or \
+                "data length invalid" in p.stderr, p.stderr
+        msgs = set()
+        for k in ("aes2",):       # wrong key: bad padding almost surely
+            p = alice.fails("crypto", "decrypt", "--key", k, "--mech",
+                            "aes-cbc-pad", "--iv", iv, "--in",
+                            write(env, "bad", c), "--out", out)
+            msgs.add(p.stderr.strip().split(":")[2].strip())
+        flipped = bytearray(c)
+        flipped[-17] ^= 0x01      # last plaintext byte: the padding
+        p = alice.fails("crypto", "decrypt", "--key", "aes", "--mech",
+                        "aes-cbc-pad", "--iv", iv, "--in",
+                        write(env, "bad", bytes(flipped)), "--out", out)
+        msgs.add(p.stderr.strip().split(":")[2].strip())
+        assert msgs == {"encrypted data invalid"}, msgs
+        alice.run("crypto", "encrypt", "--key", "aes", "--mech", "aes-gcm",
+                  "--in", data, "--out", out)
+        g = read(out)
+        for bad in (g[:-1], g[:20], g[:12]):
+            p = alice.fails("crypto", "decrypt", "--key", "aes", "--mech",
+                            "aes-gcm", "--in", write(env, "bad", bad),
+                            "--out", out)
+            assert "encrypted data invalid" in p.stderr or \
+                "data length invalid" in p.stderr, p.stderr
+        p = alice.fails("crypto", "decrypt", "--key", "aes", "--mech",
+                        "aes-gcm", "--in", write(env, "bad", g[:5]),
+                        "--out", out)
+        assert "IV" in p.stderr, p.stderr
+        rsa_ct = os.urandom(256)
+        fails("encrypted data invalid", "crypto", "decrypt", "--label",
+              "rsa", "--mech", "rsa-oaep", "--in", write(env, "bad",
+                                                          rsa_ct),
+              "--out", out)
+
+        # CLI-side usage errors (exit 2) name the problem.
+        for args, want in (
+                (("crypto", "sign", "--key", "aes", "--mech", "rot13",
+                  "--in", data), "unknown mechanism"),
+                (("crypto", "encrypt", "--key", "aes", "--mech", "aes-ecb",
+                  "--iv", "00" * 16, "--in", data), "takes no --iv"),
+                (("crypto", "encrypt", "--key", "aes", "--mech", "aes-gcm",
+                  "--iv", "zz", "--in", data), "hex"),
+                (("key", "generate-aes", "--bits", 256, "--label", "x",
+                  "--attr", "sign"), "NAME=VALUE"),
+                (("key", "set-attribute", "aes", "colour=blue"),
+                 "unknown attribute")):
+            p = alice.run(*args, check=False)
+            assert p.returncode == EXIT_USAGE and want in p.stderr, \
+                (args, p.returncode, p.stderr)
+
+        # Ambiguous and unknown selections.
+        alice.run("key", "generate-aes", "--bits", 128, "--label", "twin")
+        alice.run("key", "generate-aes", "--bits", 128, "--label", "twin")
+        p = alice.fails("crypto", "encrypt", "--label", "twin", "--mech",
+                        "aes-ecb", "--in", blocks, "--out", out)
+        assert "objects match" in p.stderr, p.stderr
+        p = alice.fails("crypto", "encrypt", "--label", "nope", "--mech",
+                        "aes-ecb", "--in", blocks, "--out", out)
+        assert "not found" in p.stderr, p.stderr
+
+        # Attribute rules: read-only and sensitive ones stay.
+        for nv in ("class=public", "key-type=rsa", "local=false",
+                   "sensitive=false", "always-sensitive=false",
+                   "value-len=16"):
+            p = alice.fails("key", "set-attribute", "aes", nv)
+            assert p.returncode == EXIT_FAIL, (nv, p.stderr)
+        alice.run("key", "set-attribute", "aes2", "label=renamed",
+                  "sign=false")
+        a = alice.json("key", "show", "renamed")["attributes"]
+        assert a["sign"] is False and a["label"] == "renamed", a
+        # Modifiable is given at creation only; a fixed key stays so.
+        alice.fails("key", "set-attribute", "renamed", "modifiable=false")
+        alice.run("key", "generate-aes", "--bits", 128, "--label", "fixed",
+                  "--attr", "modifiable=false")
+        p = alice.fails("key", "set-attribute", "fixed", "label=again")
+        assert "read-only" in p.stderr, p.stderr
+        alice.fails("key", "set-attribute", "fixed", "sign=false")
+        assert alice.json("key", "show", "fixed")["attributes"][
+            "modifiable"] is False
+        alice.run("crypto", "random", "--bytes", 8, "--hex")
+    finally:
+        env.close()
+
+
+if __name__ == "__main__":
+    run([test_signatures_with_openssl, test_encryption_with_openssl,
+         test_mac_digest_random, test_bad_input_fails_precisely])
