@@ -578,7 +578,7 @@ cf_h_crypto_update(struct cf_cmd_ctx *ctx)
 	struct cf_inst *in = ctx->sess->inst;
 	struct cf_hop *h = NULL;
 	struct obuf out = {0};
-	enum cf_purpose p;
+	enum cf_purpose p = CF_ENCRYPT;	/* set by kind_purpose */
 	uint64_t usage;
 	int rc;
 
