@@ -1,27 +1,40 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * server.c: the client listener. TLS 1.3 only, on the libuv loop thread
- * through OpenSSL memory BIOs (socket bytes -> rbio -> SSL -> plaintext ->
- * frame decoder; SSL -> wbio -> uv_write). Each whole frame becomes a job
- * for a pool of our own pthreads (not the libuv threadpool: libraft uses it
- * for disk I/O), which runs cf_cmd_dispatch and posts the reply back to the
- * loop through a mutex queue and uv_async_send. Replies go out in
- * completion order.
+ * server.c: the client listener. TLS 1.3 only. The libuv loop thread owns
+ * the listening socket (a uv_poll on a non-blocking socket of our own),
+ * the TLS context and a sweep timer; every accepted connection gets its
+ * own thread, which does the handshake, reads a frame, runs
+ * cf_cmd_dispatch and writes the reply on the blocking socket, in that
+ * order, then reads the next frame. A request therefore costs no
+ * hand-off between threads: the kernel wakes the connection's thread when
+ * the client's bytes arrive and the same thread answers (docs/
+ * ARCHITECTURE.md, "Serving clients", explains why this replaced the
+ * loop-plus-worker-pool design). Replies on one connection are in request
+ * order; clients that want parallelism use several connections, as
+ * libcoffer's pool does.
  *
- * Guarantees: only the loop thread touches uv handles, SSL objects and
- * connection fields other than the session; a connection is refcounted
- * (its handle plus every job, write and shutdown request) so a worker
- * finishing after the client left finds valid memory and its reply is
- * dropped; per-connection caps on jobs in flight, bytes in flight and
- * unsent output stop reading from that client (backpressure); an
- * oversize frame gets one COFFER_E_TOOBIG reply and the connection is
- * closed, nothing is allocated for it.
+ * Guarantees: only the connection's thread touches its SSL object and
+ * socket and closes the socket (after unlinking the connection under the
+ * list lock, so the loop's shutdown() never hits a reused descriptor);
+ * the loop thread only calls shutdown() on a connection to end it
+ * (handshake timeout, server stop); "workers" bounds how many requests
+ * run at once (a counting semaphore around dispatch); an oversize or
+ * empty frame gets one error reply and the connection is closed after a
+ * lingering drain, nothing is allocated for it; request frames (they
+ * carry passwords and plaintext) and replies are wiped before they are
+ * freed.
  *
  * Not yet: client-certificate verification (the mTLS policy, DESIGN.md
  * section 4, is "off" for now) and an idle timeout.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -29,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -51,100 +65,54 @@
 #include "hsm/server.h"
 #include "hsm/state.h"
 
-#define CONN_MAX_JOBS 256		/* jobs in flight per connection */
-#define CONN_MAX_JOB_BYTES (8u * 1024 * 1024)
-#define CONN_MAX_UNSENT (8u * 1024 * 1024)	/* queued for the socket */
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define SWEEP_MS 1000
 #define LINGER_MS 2000
-#define READ_CHUNK (64 * 1024)
-#define PT_CHUNK (16 * 1024)		/* one TLS record of plaintext */
+#define WBUF_SIZE (64 * 1024)		/* buffered socket writes */
+#define SMALL_REPLY (16 * 1024)		/* framed by copying */
 #define MAX_WORKERS 256
-
-struct conn;
-
-struct job {
-	struct job *next;
-	struct conn *conn;
-	uint8_t *frame;		/* request payload (malloc'd) */
-	size_t len;
-	uint8_t *out;		/* packed Response (malloc'd), NULL on OOM */
-	size_t out_len;
-};
-
-struct wreq {
-	uv_write_t req;
-	struct conn *conn;
-	size_t len;
-	uint8_t data[];
-};
+#define CONN_STACK (1024 * 1024)
 
 struct conn {
-	struct conn *prev, *next;	/* server's list of open connections */
+	struct conn *prev, *next;	/* server's list (srv->mu) */
 	struct cf_server *srv;
-	uv_tcp_t tcp;
-	uv_shutdown_t shut;
+	int fd;
 	SSL *ssl;
-	BIO *rbio, *wbio;		/* owned by ssl */
+	BIO *wbio;			/* buffer BIO over the socket */
 	struct cf_session sess;
-	struct cf_frame_dec dec;
 	uint64_t id;
 	uint64_t accepted_ms;
-	uint64_t linger_until;		/* draining: close by then */
-	unsigned refs;			/* loop thread only */
-	unsigned jobs;			/* in flight */
-	size_t job_bytes;
-	atomic_bool gone;		/* closed: workers may skip its jobs */
-	bool inited;			/* session and decoder set up */
-	bool handshaken;
-	bool closing;			/* uv_close called */
-	bool draining;			/* flushing a last reply, then close */
-	bool paused;			/* reading stopped for backpressure */
+	atomic_bool handshaken;
+	bool shut;			/* shutdown() called (srv->mu) */
 	char peer[64];
-	size_t pt_off, pt_len;		/* unconsumed plaintext in pt */
-	uint8_t pt[PT_CHUNK];
 };
 
 struct cf_server {
 	struct cf_node *node;
 	uv_loop_t *loop;
-	uv_tcp_t listener;
+	int lfd;			/* listening socket, -1 if none */
+	uv_poll_t lpoll;
+	bool lpoll_open;
 	uv_timer_t sweep;
-	uv_async_t async;
-	SSL_CTX *ctx;			/* current; SSL objects hold own refs */
-	struct conn *conns;
-	unsigned nconns;		/* open */
-	unsigned nalloc;		/* allocated, not yet freed */
+	SSL_CTX *ctx;			/* loop thread; SSL objects hold refs */
+	size_t max_frame;
 	uint64_t next_id;
 	unsigned handles;		/* open uv handles of the server */
-	size_t max_frame;
 
-	/* Worker pool. */
-	pthread_mutex_t jmu;
-	pthread_cond_t jcv;
-	struct job *jhead, *jtail;
-	bool jstop;
-	pthread_t *threads;
-	unsigned nthreads;
-	atomic_uint live_workers;
+	pthread_mutex_t mu;		/* conns, nconns, conn->shut */
+	struct conn *conns;
+	unsigned nconns;
+	atomic_uint live;		/* connection threads not yet gone */
 
-	/* Completed jobs, posted to the loop. */
-	pthread_mutex_t dmu;
-	struct job *dhead, *dtail;
+	sem_t slots;			/* requests running at once */
+	unsigned nslots;
 
 	bool stopping;
-	bool workers_joined;
 	bool finished;
 	void (*stop_cb)(void *);
 	void *stop_arg;
-
-	uint8_t rbuf[READ_CHUNK];	/* socket reads (loop thread only) */
 };
 
-static void conn_process(struct conn *);
-static void on_read(uv_stream_t *, ssize_t, const uv_buf_t *);
-static void on_alloc(uv_handle_t *, size_t, uv_buf_t *);
-static void conn_close(struct conn *);
 static void maybe_finish(struct cf_server *);
 
 /* ------------------------------------------------------------------ */
@@ -172,7 +140,8 @@ build_ctx(const uint8_t *der, size_t der_len, const char *cert_pem,
 		goto out;
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* Fewer read() calls: take whatever the socket has. */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	/* Client certificates: policy "off" for now (issue: client mTLS). */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 
@@ -248,337 +217,7 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* Worker pool                                                         */
-
-static void *
-worker_main(void *arg)
-{
-	struct cf_server *srv = arg;
-	struct job *j;
-
-	for (;;) {
-		pthread_mutex_lock(&srv->jmu);
-		while (srv->jhead == NULL && !srv->jstop)
-			pthread_cond_wait(&srv->jcv, &srv->jmu);
-		if (srv->jstop) {
-			pthread_mutex_unlock(&srv->jmu);
-			break;
-		}
-		j = srv->jhead;
-		srv->jhead = j->next;
-		if (srv->jhead == NULL)
-			srv->jtail = NULL;
-		pthread_mutex_unlock(&srv->jmu);
-
-		j->next = NULL;
-		if (!atomic_load(&j->conn->gone)) {
-			if (cf_cmd_dispatch(srv->node, &j->conn->sess, j->frame,
-			    j->len, &j->out, &j->out_len) != 0 &&
-			    j->out == NULL)
-				log_error("conn %llu: no response (%s)",
-				    (unsigned long long)j->conn->id,
-				    "dispatch failed");
-		}
-		/* Requests carry passwords: wipe before freeing. */
-		cf_cleanse(j->frame, j->len);
-		free(j->frame);
-		j->frame = NULL;
-
-		pthread_mutex_lock(&srv->dmu);
-		if (srv->dtail != NULL)
-			srv->dtail->next = j;
-		else
-			srv->dhead = j;
-		srv->dtail = j;
-		pthread_mutex_unlock(&srv->dmu);
-		/* The async handle stays open until every worker has left. */
-		uv_async_send(&srv->async);
-	}
-	atomic_fetch_sub(&srv->live_workers, 1);
-	return NULL;
-}
-
-static int
-start_workers(struct cf_server *srv)
-{
-	sigset_t all, old;
-	unsigned n = srv->node->cfg.workers, i;
-	long ncpu;
-	int rc = 0;
-
-	if (n == 0) {
-		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		if (ncpu < 1)
-			ncpu = 1;
-		n = 2 * (unsigned)(ncpu > 64 ? 64 : ncpu) + 2;
-	}
-	if (n > MAX_WORKERS)
-		n = MAX_WORKERS;
-	if ((srv->threads = calloc(n, sizeof(*srv->threads))) == NULL)
-		return COFFER_E_NOMEM;
-	/* Workers take no signals: libuv's signal handling stays on the
-	 * loop. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (i = 0; i < n; i++) {
-		atomic_fetch_add(&srv->live_workers, 1);
-		if (pthread_create(&srv->threads[i], NULL, worker_main,
-		    srv) != 0) {
-			atomic_fetch_sub(&srv->live_workers, 1);
-			log_error("cannot start worker %u", i);
-			rc = COFFER_E_INTERNAL;
-			break;
-		}
-		srv->nthreads++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	log_info("%u worker threads", srv->nthreads);
-	return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* Connections                                                         */
-
-static void
-conn_free(struct conn *c)
-{
-	struct cf_server *srv = c->srv;
-
-	SSL_free(c->ssl);
-	if (c->inited) {
-		cf_frame_dec_reset(&c->dec);
-		cf_session_destroy(&c->sess);
-	}
-	cf_cleanse(c->pt, sizeof(c->pt));
-	free(c);
-	srv->nalloc--;
-	maybe_finish(srv);
-}
-
-static void
-conn_unref(struct conn *c)
-{
-	if (--c->refs == 0)
-		conn_free(c);
-}
-
-static void
-on_conn_closed(uv_handle_t *h)
-{
-	conn_unref(h->data);
-}
-
-static void
-conn_close(struct conn *c)
-{
-	struct cf_server *srv = c->srv;
-
-	if (c->closing)
-		return;
-	c->closing = true;
-	atomic_store(&c->gone, true);
-	uv_read_stop((uv_stream_t *)&c->tcp);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
-	srv->nconns--;
-	atomic_fetch_sub(&srv->node->connections, 1);
-	log_debug("conn %llu (%s): closed", (unsigned long long)c->id,
-	    c->peer);
-	/* Pending writes and the shutdown request complete (cancelled)
-	 * before the close callback, each dropping its reference. */
-	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-}
-
-static bool
-over_limit(struct conn *c)
-{
-	return c->jobs >= CONN_MAX_JOBS || c->job_bytes >= CONN_MAX_JOB_BYTES ||
-	    uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
-	    CONN_MAX_UNSENT;
-}
-
-static void
-maybe_resume(struct conn *c)
-{
-	if (!c->paused || c->closing || c->draining || over_limit(c))
-		return;
-	c->paused = false;
-	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
-		conn_close(c);
-		return;
-	}
-	/* Frames may be waiting in pt or inside SSL already. */
-	conn_process(c);
-}
-
-static void
-on_write(uv_write_t *req, int status)
-{
-	struct wreq *w = req->data;
-	struct conn *c = w->conn;
-
-	free(w);
-	if (status < 0 && !c->closing) {
-		log_debug("conn %llu: write: %s", (unsigned long long)c->id,
-		    uv_strerror(status));
-		conn_close(c);
-	} else if (!c->closing) {
-		maybe_resume(c);
-	}
-	conn_unref(c);
-}
-
-/* Moves what SSL produced (records, alerts) to the socket. */
-static void
-conn_flush(struct conn *c)
-{
-	struct wreq *w;
-	size_t pend;
-	uv_buf_t b;
-	int n;
-
-	while (!c->closing && (pend = BIO_ctrl_pending(c->wbio)) > 0) {
-		if (pend > INT32_MAX)
-			pend = INT32_MAX;
-		if ((w = malloc(sizeof(*w) + pend)) == NULL) {
-			conn_close(c);
-			return;
-		}
-		n = BIO_read(c->wbio, w->data, (int)pend);
-		if (n <= 0) {
-			free(w);
-			conn_close(c);
-			return;
-		}
-		w->len = (size_t)n;
-		w->conn = c;
-		w->req.data = w;
-		b = uv_buf_init((char *)w->data, (unsigned)n);
-		c->refs++;
-		if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1,
-		    on_write) != 0) {
-			free(w);
-			c->refs--;
-			conn_close(c);
-			return;
-		}
-	}
-}
-
-static void
-on_shutdown(uv_shutdown_t *req, int status)
-{
-	struct conn *c = req->data;
-
-	/*
-	 * Lingering close: closing with unread input makes the kernel send
-	 * RST, which can destroy our last reply in the client's buffers.
-	 * Discard input until the client's EOF or LINGER_MS.
-	 */
-	if (status < 0 || c->closing ||
-	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
-		conn_close(c);
-	else
-		c->linger_until = cf_now_ms() + LINGER_MS;
-	conn_unref(c);
-}
-
-/* Sends what is queued, then closes (a last error reply, an alert). */
-static void
-conn_close_after_flush(struct conn *c)
-{
-	if (c->closing || c->draining)
-		return;
-	conn_flush(c);
-	if (c->closing)
-		return;
-	c->draining = true;
-	uv_read_stop((uv_stream_t *)&c->tcp);
-	c->shut.data = c;
-	c->refs++;
-	if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
-		c->refs--;
-		conn_close(c);
-	}
-}
-
-/* Frames hdr || payload into one TLS write. */
-static void
-conn_send(struct conn *c, const uint8_t *p, size_t n)
-{
-	uint8_t *buf;
-
-	if (c->closing || n > UINT32_MAX || n > INT32_MAX - CF_FRAME_HDR)
-		return;
-	if ((buf = malloc(n + CF_FRAME_HDR)) == NULL) {
-		conn_close(c);
-		return;
-	}
-	cf_frame_hdr(buf, (uint32_t)n);
-	memcpy(buf + CF_FRAME_HDR, p, n);
-	if (SSL_write(c->ssl, buf, (int)(n + CF_FRAME_HDR)) <= 0) {
-		log_ssl_error("conn %llu: SSL_write", (unsigned long long)c->id);
-		cf_cleanse(buf, n + CF_FRAME_HDR);
-		free(buf);
-		conn_close(c);
-		return;
-	}
-	cf_cleanse(buf, n + CF_FRAME_HDR);
-	free(buf);
-}
-
-/* An error Response built here (id 0), for frames that never reach a
- * worker. */
-static void
-conn_send_error(struct conn *c, int rc, const char *detail)
-{
-	Coffer__Response resp = COFFER__RESPONSE__INIT;
-	uint8_t *p;
-	size_t n;
-
-	resp.id = 0;
-	resp.rc = rc;
-	resp.detail = (char *)detail;
-	n = coffer__response__get_packed_size(&resp);
-	if ((p = malloc(n ? n : 1)) == NULL)
-		return;
-	coffer__response__pack(&resp, p);
-	conn_send(c, p, n);
-	free(p);
-}
-
-static void
-submit_job(struct conn *c, uint8_t *frame, size_t len)
-{
-	struct cf_server *srv = c->srv;
-	struct job *j;
-
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		cf_cleanse(frame, len);
-		free(frame);
-		conn_close(c);
-		return;
-	}
-	j->conn = c;
-	j->frame = frame;
-	j->len = len;
-	c->refs++;
-	c->jobs++;
-	c->job_bytes += len;
-	pthread_mutex_lock(&srv->jmu);
-	if (srv->jtail != NULL)
-		srv->jtail->next = j;
-	else
-		srv->jhead = j;
-	srv->jtail = j;
-	pthread_cond_signal(&srv->jcv);
-	pthread_mutex_unlock(&srv->jmu);
-}
+/* One connection, on its own thread                                   */
 
 static const char *
 ssl_reason(void)
@@ -589,305 +228,417 @@ ssl_reason(void)
 	return r ? r : "no detail";
 }
 
-/* Drives the handshake, decrypts, splits frames into jobs, flushes. */
-static void
-conn_process(struct conn *c)
+/* Reads exactly n bytes. 0, or -1 on EOF / error / shutdown. */
+static int
+conn_read(struct conn *c, uint8_t *p, size_t n, bool first)
 {
-	uint8_t *frame;
-	size_t used, flen;
-	int n, err, rc;
+	size_t got;
+	int err;
 
-	if (c->closing || c->draining)
-		return;
-	if (!c->handshaken) {
+	while (n > 0) {
 		ERR_clear_error();
-		n = SSL_do_handshake(c->ssl);
-		if (n != 1) {
-			err = SSL_get_error(c->ssl, n);
-			if (err == SSL_ERROR_WANT_READ ||
-			    err == SSL_ERROR_WANT_WRITE) {
-				conn_flush(c);
-				return;
-			}
-			log_info("conn %llu (%s): TLS handshake failed: %s",
-			    (unsigned long long)c->id, c->peer, ssl_reason());
+		if (SSL_read_ex(c->ssl, p, n, &got) != 1) {
+			err = SSL_get_error(c->ssl, 0);
+			if (err == SSL_ERROR_ZERO_RETURN ||
+			    (err == SSL_ERROR_SYSCALL && first &&
+			    ERR_peek_error() == 0))
+				log_debug("conn %llu: closed by the client",
+				    (unsigned long long)c->id);
+			else
+				log_info("conn %llu (%s): %s: %s",
+				    (unsigned long long)c->id, c->peer,
+				    first ? "read" : "truncated frame",
+				    err == SSL_ERROR_SYSCALL ? "connection "
+				    "lost" : ssl_reason());
 			ERR_clear_error();
-			/* Send the alert, then close. */
-			conn_close_after_flush(c);
-			return;
+			return -1;
 		}
-		c->handshaken = true;
-		log_debug("conn %llu (%s): %s %s", (unsigned long long)c->id,
-		    c->peer, SSL_get_version(c->ssl),
-		    SSL_get_cipher_name(c->ssl));
+		p += got;
+		n -= got;
+		first = false;
 	}
-	for (;;) {
-		if (over_limit(c)) {
-			if (!c->paused) {
-				c->paused = true;
-				uv_read_stop((uv_stream_t *)&c->tcp);
-			}
+	return 0;
+}
+
+/* Frames hdr || payload and sends it; the buffer BIO turns a reply into
+ * as few write() calls as its size allows. */
+static int
+conn_send(struct conn *c, const uint8_t *p, size_t n)
+{
+	uint8_t small[CF_FRAME_HDR + SMALL_REPLY];
+	size_t head;
+	int rc = 0;
+
+	if (n > UINT32_MAX)
+		return -1;
+	cf_frame_hdr(small, (uint32_t)n);
+	head = n < SMALL_REPLY ? n : SMALL_REPLY;
+	memcpy(small + CF_FRAME_HDR, p, head);
+	ERR_clear_error();
+	if (SSL_write_ex(c->ssl, small, CF_FRAME_HDR + head, &(size_t){0}) !=
+	    1 || (n > head && SSL_write_ex(c->ssl, p + head, n - head,
+	    &(size_t){0}) != 1) || BIO_flush(c->wbio) != 1) {
+		log_info("conn %llu (%s): write: %s", (unsigned long long)c->id,
+		    c->peer, ssl_reason());
+		ERR_clear_error();
+		rc = -1;
+	}
+	cf_cleanse(small, CF_FRAME_HDR + head);
+	return rc;
+}
+
+/* An error Response built here (id 0), for frames never dispatched. */
+static void
+conn_send_error(struct conn *c, int rc, const char *detail)
+{
+	Coffer__Response resp = COFFER__RESPONSE__INIT;
+	uint8_t buf[256];
+	size_t n;
+
+	resp.id = 0;
+	resp.rc = rc;
+	resp.detail = (char *)detail;
+	n = coffer__response__get_packed_size(&resp);
+	if (n > sizeof(buf))
+		return;
+	coffer__response__pack(&resp, buf);
+	(void)conn_send(c, buf, n);
+}
+
+/*
+ * Lingering close: closing with unread input makes the kernel send RST,
+ * which can destroy our last reply in the client's buffers. Discard
+ * input until the client's EOF or LINGER_MS.
+ */
+static void
+conn_linger(struct conn *c)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200 * 1000 };
+	uint64_t until = cf_now_ms() + LINGER_MS;
+	char junk[4096];
+	ssize_t r;
+
+	shutdown(c->fd, SHUT_WR);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (cf_now_ms() < until) {
+		r = recv(c->fd, junk, sizeof(junk), 0);
+		if (r == 0 || (r < 0 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR))
 			break;
-		}
-		if (c->pt_off == c->pt_len) {
-			ERR_clear_error();
-			n = SSL_read(c->ssl, c->pt, sizeof(c->pt));
-			if (n <= 0) {
-				err = SSL_get_error(c->ssl, n);
-				if (err == SSL_ERROR_WANT_READ)
-					break;
-				if (err == SSL_ERROR_ZERO_RETURN)
-					log_debug("conn %llu: close_notify",
-					    (unsigned long long)c->id);
-				else
-					log_info("conn %llu (%s): TLS error: "
-					    "%s", (unsigned long long)c->id,
-					    c->peer, ssl_reason());
-				ERR_clear_error();
-				conn_flush(c);
-				conn_close(c);
-				return;
-			}
-			c->pt_off = 0;
-			c->pt_len = (size_t)n;
-		}
-		frame = NULL;
-		rc = cf_frame_dec_feed(&c->dec, c->pt + c->pt_off,
-		    c->pt_len - c->pt_off, &used, &frame, &flen);
-		if (rc != 0) {
-			log_info("conn %llu (%s): bad frame: %s",
-			    (unsigned long long)c->id, c->peer,
-			    coffer_errname(rc));
-			c->pt_off = c->pt_len = 0;
-			if (rc == COFFER_E_TOOBIG)
-				conn_send_error(c, rc, "frame too large");
-			else if (rc == COFFER_E_FORMAT)
-				conn_send_error(c, rc, "empty frame");
-			conn_close_after_flush(c);
-			return;
-		}
-		c->pt_off += used;
-		if (frame != NULL)
-			submit_job(c, frame, flen);
-		if (c->closing)
-			return;
 	}
-	conn_flush(c);
 }
 
-static void
-on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static bool
+conn_handshake(struct conn *c)
 {
-	struct conn *c = h->data;
+	int n, err;
 
-	/* One buffer per server: libuv calls on_read right after. */
-	*buf = uv_buf_init((char *)c->srv->rbuf, sizeof(c->srv->rbuf));
-}
-
-static void
-on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct conn *c = s->data;
-
-	if (nread == 0)
-		return;
-	if (nread < 0) {
-		if (nread != UV_EOF)
-			log_debug("conn %llu: read: %s",
-			    (unsigned long long)c->id, uv_strerror((int)nread));
-		conn_close(c);
-		return;
+	ERR_clear_error();
+	n = SSL_accept(c->ssl);
+	(void)BIO_flush(c->wbio);
+	if (n != 1) {
+		err = SSL_get_error(c->ssl, n);
+		log_info("conn %llu (%s): TLS handshake failed: %s",
+		    (unsigned long long)c->id, c->peer,
+		    err == SSL_ERROR_SYSCALL ? "connection lost or timed out" :
+		    ssl_reason());
+		ERR_clear_error();
+		return false;
 	}
-	if (c->closing || c->draining)
-		return;
-	if (BIO_write(c->rbio, buf->base, (int)nread) != (int)nread) {
-		conn_close(c);
-		return;
-	}
-	conn_process(c);
+	atomic_store(&c->handshaken, true);
+	log_debug("conn %llu (%s): %s %s", (unsigned long long)c->id, c->peer,
+	    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+	return true;
 }
 
-static void
-free_handle(uv_handle_t *h)
+/* One request: 0 to go on, -1 to close. */
+static int
+conn_serve_one(struct conn *c)
 {
-	free(h);
+	struct cf_server *srv = c->srv;
+	uint8_t hdr[CF_FRAME_HDR], *frame = NULL, *out = NULL;
+	size_t len, out_len = 0;
+	int rc = -1;
+
+	if (conn_read(c, hdr, sizeof(hdr), true) != 0)
+		return -1;
+	len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+	    (size_t)hdr[2] << 8 | hdr[3];
+	if (len == 0 || len > srv->max_frame) {
+		log_info("conn %llu (%s): bad frame: %s",
+		    (unsigned long long)c->id, c->peer,
+		    len == 0 ? "empty" : "too large");
+		conn_send_error(c, len == 0 ? COFFER_E_FORMAT : COFFER_E_TOOBIG,
+		    len == 0 ? "empty frame" : "frame too large");
+		conn_linger(c);
+		return -1;
+	}
+	if ((frame = malloc(len)) == NULL) {
+		log_error("conn %llu: out of memory for a %zu-byte frame",
+		    (unsigned long long)c->id, len);
+		return -1;
+	}
+	if (conn_read(c, frame, len, false) != 0)
+		goto out;
+	while (sem_wait(&srv->slots) != 0 && errno == EINTR)
+		;
+	if (cf_cmd_dispatch(srv->node, &c->sess, frame, len, &out,
+	    &out_len) != 0 && out == NULL)
+		log_error("conn %llu: no response (dispatch failed)",
+		    (unsigned long long)c->id);
+	sem_post(&srv->slots);
+	/* Requests carry passwords and plaintext: wipe before freeing. */
+	cf_cleanse(frame, len);
+	free(frame);
+	frame = NULL;
+	/* No response at all (OOM): the client would wait forever. */
+	if (out != NULL && conn_send(c, out, out_len) == 0)
+		rc = 0;
+out:
+	if (frame != NULL) {
+		cf_cleanse(frame, len);
+		free(frame);
+	}
+	if (out != NULL) {
+		cf_cleanse(out, out_len);
+		free(out);
+	}
+	return rc;
 }
 
 static void
-peer_name(uv_tcp_t *t, char *out, size_t outlen)
+conn_unlink(struct conn *c)
+{
+	struct cf_server *srv = c->srv;
+
+	pthread_mutex_lock(&srv->mu);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	srv->nconns--;
+	pthread_mutex_unlock(&srv->mu);
+	atomic_fetch_sub(&srv->node->connections, 1);
+}
+
+static void *
+conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct cf_server *srv = c->srv;
+	struct timeval none = { 0 };
+
+	if (conn_handshake(c)) {
+		/* The sweep timed the handshake; no idle timeout after it. */
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &none,
+		    sizeof(none));
+		while (conn_serve_one(c) == 0)
+			;
+	}
+	conn_unlink(c);
+	log_debug("conn %llu (%s): closed", (unsigned long long)c->id,
+	    c->peer);
+	/* The last session of a client instance takes its session objects
+	 * and operations with it. */
+	cf_session_destroy(&c->sess);
+	SSL_free(c->ssl);		/* frees the BIOs, not the socket */
+	close(c->fd);
+	free(c);
+	ERR_clear_error();
+	OPENSSL_thread_stop();
+	/* Last touch of the server: stop_poll may free it after this. */
+	atomic_fetch_sub(&srv->live, 1);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Accepting (loop thread)                                             */
+
+static void
+peer_name(int fd, char *out, size_t outlen)
 {
 	struct sockaddr_storage ss;
-	int len = sizeof(ss);
+	socklen_t len = sizeof(ss);
 	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
 
 	snprintf(out, outlen, "?");
-	if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) != 0)
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
 		return;
 	if (ss.ss_family == AF_INET) {
 		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		uv_ip4_name(a, ip, sizeof(ip));
-		port = ntohs(a->sin_port);
-		snprintf(out, outlen, "%s:%u", ip, port);
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		snprintf(out, outlen, "%s:%u", ip, ntohs(a->sin_port));
 	} else if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		uv_ip6_name(a, ip, sizeof(ip));
-		port = ntohs(a->sin6_port);
-		snprintf(out, outlen, "[%s]:%u", ip, port);
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		snprintf(out, outlen, "[%s]:%u", ip, ntohs(a->sin6_port));
 	}
 }
 
-static void
-on_connection(uv_stream_t *ls, int status)
+/* Sets up the SSL object on the loop thread (srv->ctx lives here). */
+static int
+conn_new(struct cf_server *srv, int fd, struct conn **out)
 {
-	struct cf_server *srv = ls->data;
+	struct timeval tv = { .tv_sec = HANDSHAKE_TIMEOUT_MS / 1000 };
 	struct conn *c;
-	uv_tcp_t *bare;
+	BIO *rb = NULL, *sb = NULL, *buf = NULL;
+	int one = 1;
 
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return COFFER_E_NOMEM;
+	c->srv = srv;
+	c->fd = fd;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A silent client cannot hold the handshake beyond this; the sweep
+	 * also ends slow drips. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* Two socket BIOs on the same descriptor: reads straight from the
+	 * socket (read-ahead in SSL), writes through a buffer flushed once
+	 * per reply. */
+	if ((c->ssl = SSL_new(srv->ctx)) == NULL ||
+	    (rb = BIO_new_socket(fd, BIO_NOCLOSE)) == NULL ||
+	    (sb = BIO_new_socket(fd, BIO_NOCLOSE)) == NULL ||
+	    (buf = BIO_new(BIO_f_buffer())) == NULL ||
+	    BIO_set_write_buffer_size(buf, WBUF_SIZE) != 1) {
+		log_ssl_error("SSL_new");
+		BIO_free(rb);
+		BIO_free(sb);
+		BIO_free(buf);
+		SSL_free(c->ssl);
+		free(c);
+		return COFFER_E_NOMEM;
+	}
+	c->wbio = BIO_push(buf, sb);
+	SSL_set_bio(c->ssl, rb, c->wbio);
+	SSL_set_accept_state(c->ssl);
+	*out = c;
+	return 0;
+}
+
+static void
+on_accept(uv_poll_t *p, int status, int events)
+{
+	struct cf_server *srv = p->data;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	struct conn *c;
+	bool full;
+	int fd;
+
+	(void)events;
 	if (status < 0) {
 		log_warn("accept: %s", uv_strerror(status));
 		return;
 	}
-	if (srv->stopping || srv->ctx == NULL ||
-	    srv->nconns >= srv->node->cfg.max_connections) {
-		/* Take it off the backlog and close it at once. */
-		if ((bare = malloc(sizeof(*bare))) == NULL)
+	for (;;) {
+		fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("accept: %s", strerror(errno));
 			return;
-		uv_tcp_init(srv->loop, bare);
-		if (uv_accept(ls, (uv_stream_t *)bare) == 0)
+		}
+		pthread_mutex_lock(&srv->mu);
+		full = srv->nconns >= srv->node->cfg.max_connections;
+		pthread_mutex_unlock(&srv->mu);
+		if (srv->stopping || srv->ctx == NULL || full) {
 			log_warn("connection refused: %s",
 			    srv->ctx == NULL ? "no TLS identity yet" :
+			    srv->stopping ? "stopping" :
 			    "connection limit reached");
-		uv_close((uv_handle_t *)bare, free_handle);
-		return;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		log_error("out of memory accepting a connection");
-		return;
-	}
-	c->srv = srv;
-	srv->nalloc++;
-	c->refs = 1;			/* the handle */
-	uv_tcp_init(srv->loop, &c->tcp);
-	c->tcp.data = c;
-	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
-		c->closing = true;
-		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-		return;
-	}
-	c->id = ++srv->next_id;
-	c->accepted_ms = cf_now_ms();
-	peer_name(&c->tcp, c->peer, sizeof(c->peer));
-	cf_session_init(&c->sess, c->id, c->peer);
-	cf_frame_dec_init(&c->dec, srv->max_frame);
-	c->inited = true;
-	/* Linked and counted first so that conn_close undoes it. */
-	c->next = srv->conns;
-	if (srv->conns != NULL)
-		srv->conns->prev = c;
-	srv->conns = c;
-	srv->nconns++;
-	atomic_fetch_add(&srv->node->connections, 1);
+			close(fd);
+			continue;
+		}
+		if (conn_new(srv, fd, &c) != 0) {
+			close(fd);
+			continue;
+		}
+		c->id = ++srv->next_id;
+		c->accepted_ms = cf_now_ms();
+		peer_name(fd, c->peer, sizeof(c->peer));
+		cf_session_init(&c->sess, c->id, c->peer);
+		pthread_mutex_lock(&srv->mu);
+		c->next = srv->conns;
+		if (srv->conns != NULL)
+			srv->conns->prev = c;
+		srv->conns = c;
+		srv->nconns++;
+		pthread_mutex_unlock(&srv->mu);
+		atomic_fetch_add(&srv->node->connections, 1);
+		atomic_fetch_add(&srv->live, 1);
+		log_debug("conn %llu: accepted from %s",
+		    (unsigned long long)c->id, c->peer);
 
-	uv_tcp_nodelay(&c->tcp, 1);
-	c->ssl = SSL_new(srv->ctx);
-	c->rbio = BIO_new(BIO_s_mem());
-	c->wbio = BIO_new(BIO_s_mem());
-	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
-		BIO_free(c->rbio);
-		BIO_free(c->wbio);
-		log_ssl_error("conn %llu: SSL_new", (unsigned long long)c->id);
-		conn_close(c);
-		return;
+		/* Connection threads take no signals: libuv's signal
+		 * handling stays on the loop. */
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, CONN_STACK);
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		if (pthread_create(&(pthread_t){0}, &attr, conn_main, c) !=
+		    0) {
+			log_error("conn %llu: cannot start its thread",
+			    (unsigned long long)c->id);
+			conn_unlink(c);
+			cf_session_destroy(&c->sess);
+			SSL_free(c->ssl);
+			close(c->fd);
+			free(c);
+			atomic_fetch_sub(&srv->live, 1);
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_attr_destroy(&attr);
 	}
-	/* An empty rbio means "wait for more", not EOF. */
-	BIO_set_mem_eof_return(c->rbio, -1);
-	SSL_set_bio(c->ssl, c->rbio, c->wbio);
-	SSL_set_accept_state(c->ssl);
-	log_debug("conn %llu: accepted from %s", (unsigned long long)c->id,
-	    c->peer);
-	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
-		conn_close(c);
 }
 
 /* ------------------------------------------------------------------ */
-/* Completions and timers                                              */
+/* Timers, start and stop                                              */
 
+/* Ends every connection, or only those whose handshake is overdue. */
 static void
-drain_done(struct cf_server *srv)
+shut_conns(struct cf_server *srv, bool only_slow_handshakes)
 {
-	struct job *j, *next;
+	uint64_t now = cf_now_ms();
 	struct conn *c;
 
-	pthread_mutex_lock(&srv->dmu);
-	j = srv->dhead;
-	srv->dhead = srv->dtail = NULL;
-	pthread_mutex_unlock(&srv->dmu);
-	for (; j != NULL; j = next) {
-		next = j->next;
-		c = j->conn;
-		c->jobs--;
-		c->job_bytes -= j->len;
-		if (!c->closing && !c->draining) {
-			if (j->out != NULL) {
-				conn_send(c, j->out, j->out_len);
-				conn_flush(c);
-			} else {
-				/* No response at all (OOM): the client would
-				 * wait forever for this id. */
-				conn_close(c);
-			}
-		}
-		if (j->out != NULL) {
-			cf_cleanse(j->out, j->out_len);
-			free(j->out);
-		}
-		free(j);
-		if (!c->closing)
-			maybe_resume(c);
-		conn_unref(c);
+	pthread_mutex_lock(&srv->mu);
+	for (c = srv->conns; c != NULL; c = c->next) {
+		if (c->shut)
+			continue;
+		if (only_slow_handshakes && (atomic_load(&c->handshaken) ||
+		    now - c->accepted_ms <= HANDSHAKE_TIMEOUT_MS))
+			continue;
+		if (only_slow_handshakes)
+			log_info("conn %llu (%s): handshake timeout",
+			    (unsigned long long)c->id, c->peer);
+		c->shut = true;
+		shutdown(c->fd, SHUT_RDWR);
 	}
-}
-
-static void
-on_async(uv_async_t *a)
-{
-	drain_done(a->data);
+	pthread_mutex_unlock(&srv->mu);
 }
 
 static void
 on_sweep(uv_timer_t *t)
 {
-	struct cf_server *srv = t->data;
-	struct conn *c, *next;
-	uint64_t now = cf_now_ms();
-
-	for (c = srv->conns; c != NULL; c = next) {
-		next = c->next;
-		if (!c->handshaken && !c->draining &&
-		    now - c->accepted_ms > HANDSHAKE_TIMEOUT_MS) {
-			log_info("conn %llu (%s): handshake timeout",
-			    (unsigned long long)c->id, c->peer);
-			conn_close(c);
-		} else if (c->linger_until != 0 && now > c->linger_until) {
-			conn_close(c);
-		}
-	}
+	shut_conns(t->data, true);
 }
-
-/* ------------------------------------------------------------------ */
-/* Start and stop                                                      */
 
 static int
 listen_on(struct cf_server *srv)
 {
-	struct addrinfo hints = { 0 }, *ai = NULL;
+	struct addrinfo hints = { 0 }, *ai = NULL, *a;
 	char host[256], port_s[8];
 	uint16_t port;
-	int rc, e;
+	int rc = COFFER_E_IO, e, fd = -1, one = 1;
 
-	if ((rc = cf_parse_host_port(srv->node->cfg.listen, host, sizeof(host),
-	    &port)) != 0) {
+	if (cf_parse_host_port(srv->node->cfg.listen, host, sizeof(host),
+	    &port) != 0) {
 		log_error("listen address \"%s\" invalid",
 		    srv->node->cfg.listen);
 		return COFFER_E_CONFIG;
@@ -902,20 +653,38 @@ listen_on(struct cf_server *srv)
 		    gai_strerror(e));
 		return COFFER_E_CONFIG;
 	}
-	uv_tcp_init(srv->loop, &srv->listener);
-	srv->listener.data = srv;
-	srv->handles++;
-	if ((e = uv_tcp_bind(&srv->listener, ai->ai_addr, 0)) != 0 ||
-	    (e = uv_listen((uv_stream_t *)&srv->listener, 511,
-	    on_connection)) != 0) {
-		log_error("listen on %s: %s", srv->node->cfg.listen,
-		    uv_strerror(e));
-		rc = COFFER_E_IO;
+	for (a = ai; a != NULL; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
+		    listen(fd, 511) == 0)
+			break;
+		e = errno;
+		close(fd);
+		fd = -1;
+		errno = e;
 	}
+	if (fd < 0)
+		log_error("listen on %s: %s", srv->node->cfg.listen,
+		    strerror(errno));
 	freeaddrinfo(ai);
-	if (rc == 0)
-		log_info("listening on %s (TLS 1.3)", srv->node->cfg.listen);
-	return rc;
+	if (fd < 0)
+		return rc;
+	srv->lfd = fd;
+	if (uv_poll_init(srv->loop, &srv->lpoll, fd) != 0) {
+		log_error("listen on %s: cannot poll", srv->node->cfg.listen);
+		return rc;
+	}
+	srv->lpoll.data = srv;
+	srv->lpoll_open = true;
+	srv->handles++;
+	if (uv_poll_start(&srv->lpoll, UV_READABLE, on_accept) != 0)
+		return rc;
+	log_info("listening on %s (TLS 1.3)", srv->node->cfg.listen);
+	return 0;
 }
 
 static void
@@ -930,11 +699,12 @@ on_handle_closed(uv_handle_t *h)
 static void
 server_free(struct cf_server *srv)
 {
-	free(srv->threads);
+	if (srv->lfd >= 0)
+		close(srv->lfd);
 	SSL_CTX_free(srv->ctx);
-	pthread_mutex_destroy(&srv->jmu);
-	pthread_cond_destroy(&srv->jcv);
-	pthread_mutex_destroy(&srv->dmu);
+	pthread_mutex_destroy(&srv->mu);
+	if (srv->nslots > 0)
+		sem_destroy(&srv->slots);
 	free(srv);
 }
 
@@ -944,8 +714,8 @@ maybe_finish(struct cf_server *srv)
 	void (*cb)(void *);
 	void *arg;
 
-	if (!srv->stopping || !srv->workers_joined || srv->finished ||
-	    srv->handles != 0 || srv->nalloc != 0)
+	if (!srv->stopping || srv->finished || srv->handles != 0 ||
+	    atomic_load(&srv->live) != 0)
 		return;
 	srv->finished = true;
 	cb = srv->stop_cb;
@@ -954,6 +724,21 @@ maybe_finish(struct cf_server *srv)
 	log_info("server stopped");
 	if (cb != NULL)
 		cb(arg);
+}
+
+static unsigned
+slot_count(const struct cf_node *node)
+{
+	unsigned n = node->cfg.workers;
+	long ncpu;
+
+	if (n == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		if (ncpu < 1)
+			ncpu = 1;
+		n = 2 * (unsigned)(ncpu > 64 ? 64 : ncpu) + 2;
+	}
+	return n > MAX_WORKERS ? MAX_WORKERS : n;
 }
 
 static int
@@ -968,10 +753,15 @@ server_start(struct cf_node *node, const uint8_t *der, size_t der_len,
 		return COFFER_E_NOMEM;
 	srv->node = node;
 	srv->loop = node->loop;
+	srv->lfd = -1;
 	srv->max_frame = node->cfg.max_frame;
-	pthread_mutex_init(&srv->jmu, NULL);
-	pthread_cond_init(&srv->jcv, NULL);
-	pthread_mutex_init(&srv->dmu, NULL);
+	pthread_mutex_init(&srv->mu, NULL);
+	srv->nslots = slot_count(node);
+	if (sem_init(&srv->slots, 0, srv->nslots) != 0) {
+		srv->nslots = 0;
+		server_free(srv);
+		return COFFER_E_INTERNAL;
+	}
 	if (der != NULL)
 		rc = build_ctx(der, der_len, cert_pem, &srv->ctx);
 	else
@@ -980,16 +770,13 @@ server_start(struct cf_node *node, const uint8_t *der, size_t der_len,
 		server_free(srv);
 		return rc;
 	}
-	uv_async_init(srv->loop, &srv->async, on_async);
-	srv->async.data = srv;
-	srv->handles++;
 	uv_timer_init(srv->loop, &srv->sweep);
 	srv->sweep.data = srv;
 	srv->handles++;
 	uv_timer_start(&srv->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
-	if ((rc = start_workers(srv)) == 0)
-		rc = listen_on(srv);
-	if (rc != 0) {
+	log_info("%u requests at once (\"workers\"), a thread per connection",
+	    srv->nslots);
+	if ((rc = listen_on(srv)) != 0) {
 		/* Tear down through the normal stop path. */
 		cf_server_stop(srv, NULL, NULL);
 		return rc;
@@ -1017,34 +804,13 @@ static void
 stop_poll(uv_timer_t *t)
 {
 	struct cf_server *srv = t->data;
-	struct job *j, *next;
-	unsigned i;
 
-	/* Workers may be waiting for a raft commit, which needs this loop
-	 * running: poll instead of joining in place. */
-	if (atomic_load(&srv->live_workers) != 0)
+	/* Connection threads may be waiting for a raft commit, which needs
+	 * this loop running: poll instead of joining in place. */
+	if (atomic_load(&srv->live) != 0)
 		return;
-	for (i = 0; i < srv->nthreads; i++)
-		pthread_join(srv->threads[i], NULL);
-	srv->nthreads = 0;
-	/* Jobs nobody ran. */
-	pthread_mutex_lock(&srv->jmu);
-	j = srv->jhead;
-	srv->jhead = srv->jtail = NULL;
-	pthread_mutex_unlock(&srv->jmu);
-	for (; j != NULL; j = next) {
-		next = j->next;
-		j->conn->jobs--;
-		cf_cleanse(j->frame, j->len);
-		free(j->frame);
-		conn_unref(j->conn);
-		free(j);
-	}
-	drain_done(srv);
-	srv->workers_joined = true;
 	uv_timer_stop(&srv->sweep);
 	uv_close((uv_handle_t *)&srv->sweep, on_handle_closed);
-	uv_close((uv_handle_t *)&srv->async, on_handle_closed);
 }
 
 void
@@ -1060,15 +826,12 @@ cf_server_stop(struct cf_server *srv, void (*cb)(void *), void *arg)
 	srv->stopping = true;
 	srv->stop_cb = cb;
 	srv->stop_arg = arg;
-	if (srv->listener.data == srv &&
-	    !uv_is_closing((uv_handle_t *)&srv->listener))
-		uv_close((uv_handle_t *)&srv->listener, on_handle_closed);
-	while (srv->conns != NULL)
-		conn_close(srv->conns);
-	pthread_mutex_lock(&srv->jmu);
-	srv->jstop = true;
-	pthread_cond_broadcast(&srv->jcv);
-	pthread_mutex_unlock(&srv->jmu);
+	if (srv->lpoll_open) {
+		srv->lpoll_open = false;
+		uv_poll_stop(&srv->lpoll);
+		uv_close((uv_handle_t *)&srv->lpoll, on_handle_closed);
+	}
+	shut_conns(srv, false);
 	uv_timer_stop(&srv->sweep);
 	uv_timer_start(&srv->sweep, stop_poll, 0, 10);
 }
