@@ -17,7 +17,9 @@
 # Environment: BAR_BUILD (build dir; default build/release via the
 # release preset), BAR_SECONDS (per sample, default 3), BAR_REPS (3),
 # BAR_THREADS (1,2), BAR_FIND_KEYS (100000), BAR_KEYGEN_SECONDS (10),
-# BAR_KEEP=1 (keep the work directory), BAR_WORK (work directory).
+# BAR_KEEP=1 (keep the work directory), BAR_WORK (work directory),
+# BAR_SETUP_ONLY=1 (set up, leave the node running, write env.sh; for
+# profiling).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${BAR_SECONDS:-3}
@@ -91,11 +93,13 @@ start_node
 for _ in $(seq 1 200); do
 	[ -s node1/bootstrap-fingerprint ] && break
 	if ! kill -0 "$pid" 2>/dev/null; then
-		if grep -q 'unknown key "max_objects"' cofferd.out &&
-		    [ "$find_keys" -gt 16000 ]; then
-			echo "run-bar: this cofferd has no \"max_objects\";" \
-			    "find-label uses 16000 keys, not $find_keys" >&2
-			find_keys=16000
+		if grep -q 'unknown key "max_objects"' cofferd.out; then
+			if [ "$find_keys" -gt 16000 ]; then
+				echo "run-bar: this cofferd has no" \
+				    "\"max_objects\"; find-label uses 16000" \
+				    "keys, not $find_keys" >&2
+				find_keys=16000
+			fi
 			write_node_json ""
 			rm -rf node1
 			start_node
@@ -154,6 +158,22 @@ targets="openssl;pkcs11:$softhsm_mod,name=softhsm,token=bar,pin=1234"
 targets="$targets;pkcs11:$p11mod,name=coffer-p11,user=bench,pin-file=$work/bench.password"
 targets="$targets;coffer:$work/client.json,name=libcoffer,user=bench,pin-file=$work/bench.password"
 
+if [ "${BAR_SETUP_ONLY:-0}" = 1 ]; then
+	# For profiling: leave the node running and say how to drive it.
+	cat >env.sh <<ENV
+export COFFER_PKCS11_CONF=$COFFER_PKCS11_CONF
+export SOFTHSM2_CONF=$SOFTHSM2_CONF
+export COFFER_CONFIG=$work/client.json
+bench=$bench
+targets='$targets'
+nodepid=$pid
+ENV
+	trap - EXIT
+	echo "run-bar: node $pid left running; . $work/env.sh" \
+	    "then \$bench --targets \"\$targets\" ...;" \
+	    "kill \$nodepid when done" >&2
+	exit 0
+fi
 echo "run-bar: work directory $work; node pid $pid" >&2
 "$bench" --targets "$targets" --threads "$threads" --seconds "$seconds" \
 	--reps "$reps" --warmup 0.5 --token-keys \
