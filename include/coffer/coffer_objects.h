@@ -41,6 +41,26 @@ extern "C" {
 /* Cleanses n bytes (if n > 0) and frees p; NULL-safe. */
 void coffer_free(void *p, size_t n);
 
+/*
+ * AES-GCM encryption with an IV made by the node, returned to the caller
+ * (the CloudHSM convention, made explicit): CK_GCM_PARAMS with pIv an
+ * output buffer, ulIvLen 12 and ulIvBits COFFER_GCM_GENERATE_IV. The
+ * PKCS#11 module writes the node's IV into pIv (docs/INTEGRATIONS.md).
+ * libcoffer itself takes pIv NULL, ulIvLen 0 and returns the IV through
+ * coffer_encrypt_iv() or coffer_op_iv().
+ */
+#define COFFER_GCM_GENERATE_IV ((CK_ULONG)0x434F4956UL)
+
+/*
+ * Deep copy of a mechanism and its parameter structure (and the buffers it
+ * points to), checked as the wire conversion checks it: COFFER_E_MECH_PARAM
+ * for a wrong ulParameterLen or inconsistent pointers, COFFER_E_MECHANISM
+ * for SP 800-108 parameters (derivations are never kept). Free with
+ * coffer_mech_free(), which wipes.
+ */
+int coffer_mech_dup(const CK_MECHANISM *mech, CK_MECHANISM **out);
+void coffer_mech_free(CK_MECHANISM *);
+
 /* --- objects ------------------------------------------------------------ */
 int coffer_generate_key(struct coffer_client *, const CK_MECHANISM *mech,
     const CK_ATTRIBUTE *tmpl, size_t n, uint64_t *handle);

@@ -13,12 +13,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -30,6 +32,9 @@
 
 #include "client/client.h"
 #include "common/util.h"
+
+/* Microseconds a reader polls before it sleeps (see spin_for). */
+#define CF_SPIN_US_DEFAULT 100
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -236,6 +241,62 @@ remaining_ms(uint64_t deadline)
 	return (int)(deadline - now);
 }
 
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static unsigned spin_us = CF_SPIN_US_DEFAULT;
+static pthread_once_t spin_once = PTHREAD_ONCE_INIT;
+
+static void
+spin_init(void)
+{
+	const char *e = getenv("COFFER_SPIN_US");
+	char *end;
+	unsigned long v;
+
+	if (e == NULL || *e == '\0')
+		return;
+	v = strtoul(e, &end, 10);
+	if (*end == '\0' && v <= 10000)
+		spin_us = (unsigned)v;
+}
+
+/*
+ * Before sleeping in poll() for a reply, poll without blocking for up to
+ * spin_us (COFFER_SPIN_US, default CF_SPIN_US_DEFAULT, 0 = never),
+ * yielding the CPU between polls. A thread that sleeps pays for being
+ * woken (and the node for waking it): on a virtual machine an idle CPU
+ * halts and the wake-up is an inter-processor interrupt, tens of
+ * microseconds per request. sched_yield() hands the CPU to any runnable
+ * thread (another client thread, or the node on the same machine), so
+ * the spin costs throughput only when the CPU would otherwise idle.
+ * True if fd became readable.
+ */
+static bool
+spin_for(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint64_t t0;
+
+	pthread_once(&spin_once, spin_init);
+	if (spin_us == 0)
+		return false;
+	t0 = now_us();
+	do {
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) > 0)
+			return true;
+		sched_yield();
+	} while (now_us() - t0 < spin_us);
+	return false;
+}
+
 /* Waits for events on fd until the deadline: 0, COFFER_E_TIMEOUT, E_IO. */
 static int
 wait_fd(int fd, short events, uint64_t deadline)
@@ -243,6 +304,8 @@ wait_fd(int fd, short events, uint64_t deadline)
 	struct pollfd pfd;
 	int r, ms;
 
+	if (events == POLLIN && spin_for(fd))
+		return 0;
 	for (;;) {
 		if ((ms = remaining_ms(deadline)) == 0)
 			return COFFER_E_TIMEOUT;

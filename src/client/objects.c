@@ -267,6 +267,64 @@ handle_of(struct coffer_client *c, const Coffer__ObjHandleResp *r,
 	return 0;
 }
 
+/*
+ * Sends a request that makes one object (generate, create, copy, unwrap,
+ * derive) to server, returns the new handle and remembers it if it is a
+ * session object (pinned to the node that made it).
+ */
+static int
+make_object(struct coffer_client *c, Coffer__Request *req,
+    Coffer__Response__BodyCase expect, size_t server, bool session,
+    uint64_t *handle)
+{
+	Coffer__Response *resp = NULL;
+	const Coffer__ObjHandleResp *hr = NULL;
+	size_t served;
+	int rc;
+
+	if ((rc = cf_client_call_at(c, req, CF_CALL_WRITE, expect, &resp,
+	    server, &served)) != 0)
+		goto out;
+	switch (expect) {
+	case COFFER__RESPONSE__BODY_OBJ_GENERATE_KEY:
+		hr = resp->obj_generate_key;
+		break;
+	case COFFER__RESPONSE__BODY_OBJ_CREATE:
+		hr = resp->obj_create;
+		break;
+	case COFFER__RESPONSE__BODY_OBJ_COPY:
+		hr = resp->obj_copy;
+		break;
+	case COFFER__RESPONSE__BODY_UNWRAP_KEY:
+		hr = resp->unwrap_key;
+		break;
+	case COFFER__RESPONSE__BODY_DERIVE_KEY:
+		hr = resp->derive_key;
+		break;
+	default:
+		break;
+	}
+	if ((rc = handle_of(c, hr, handle)) != 0)
+		goto out;
+	rc = note_new(c, *handle, session, served);
+out:
+	free_resp(resp);
+	return rc;
+}
+
+/* Sends a request whose answer carries nothing but the result code. */
+static int
+call_plain(struct coffer_client *c, Coffer__Request *req, unsigned flags,
+    Coffer__Response__BodyCase expect, size_t server)
+{
+	Coffer__Response *resp = NULL;
+	int rc;
+
+	rc = cf_client_call_at(c, req, flags, expect, &resp, server, NULL);
+	free_resp(resp);
+	return rc;
+}
+
 /* --- objects ----------------------------------------------------------- */
 
 int
@@ -277,8 +335,6 @@ coffer_generate_key(struct coffer_client *c, const CK_MECHANISM *mech,
 	    COFFER__OBJ_GENERATE_KEY_REQ__INIT);
 	struct cf_mech_wire mw;
 	struct cf_tmpl_wire tw = { 0 };
-	Coffer__Response *resp = NULL;
-	size_t server, served;
 	bool session;
 	int rc;
 
@@ -293,16 +349,9 @@ coffer_generate_key(struct coffer_client *c, const CK_MECHANISM *mech,
 	obj_generate_key_body.n_tmpl = tw.n;
 	obj_generate_key_body.tmpl = tw.ptrs;
 	session = tmpl_token(tmpl, n) != 1;
-	server = pin_for(c, NULL, 0, session);
-	if ((rc = cf_client_call_at(c, &req, CF_CALL_WRITE,
-	    COFFER__RESPONSE__BODY_OBJ_GENERATE_KEY, &resp, server,
-	    &served)) != 0)
-		goto out;
-	if ((rc = handle_of(c, resp->obj_generate_key, handle)) != 0)
-		goto out;
-	rc = note_new(c, *handle, session, served);
+	rc = make_object(c, &req, COFFER__RESPONSE__BODY_OBJ_GENERATE_KEY,
+	    pin_for(c, NULL, 0, session), session, handle);
 out:
-	free_resp(resp);
 	cf_tmpl_wire_clear(&tw);
 	return rc;
 }
@@ -369,8 +418,6 @@ coffer_create_object(struct coffer_client *c, const CK_ATTRIBUTE *tmpl,
 	REQ(req, obj_create, OBJ_CREATE, Coffer__ObjCreateReq,
 	    COFFER__OBJ_CREATE_REQ__INIT);
 	struct cf_tmpl_wire tw = { 0 };
-	Coffer__Response *resp = NULL;
-	size_t server, served;
 	bool session;
 	int rc;
 
@@ -383,15 +430,9 @@ coffer_create_object(struct coffer_client *c, const CK_ATTRIBUTE *tmpl,
 	obj_create_body.n_tmpl = tw.n;
 	obj_create_body.tmpl = tw.ptrs;
 	session = tmpl_token(tmpl, n) != 1;
-	server = pin_for(c, NULL, 0, session);
-	if ((rc = cf_client_call_at(c, &req, CF_CALL_WRITE,
-	    COFFER__RESPONSE__BODY_OBJ_CREATE, &resp, server, &served)) != 0)
-		goto out;
-	if ((rc = handle_of(c, resp->obj_create, handle)) != 0)
-		goto out;
-	rc = note_new(c, *handle, session, served);
+	rc = make_object(c, &req, COFFER__RESPONSE__BODY_OBJ_CREATE,
+	    pin_for(c, NULL, 0, session), session, handle);
 out:
-	free_resp(resp);
 	cf_tmpl_wire_clear(&tw);
 	return rc;
 }
@@ -403,8 +444,7 @@ coffer_copy_object(struct coffer_client *c, uint64_t handle,
 	REQ(req, obj_copy, OBJ_COPY, Coffer__ObjCopyReq,
 	    COFFER__OBJ_COPY_REQ__INIT);
 	struct cf_tmpl_wire tw = { 0 };
-	Coffer__Response *resp = NULL;
-	size_t server, served;
+	size_t server;
 	bool session;
 	int rc, tok;
 
@@ -424,14 +464,9 @@ coffer_copy_object(struct coffer_client *c, uint64_t handle,
 	session = tok == 0 || (tok == -1 && server != CF_SERVER_ANY);
 	if (session && server == CF_SERVER_ANY)
 		server = pin_for(c, NULL, 0, true);
-	if ((rc = cf_client_call_at(c, &req, CF_CALL_WRITE,
-	    COFFER__RESPONSE__BODY_OBJ_COPY, &resp, server, &served)) != 0)
-		goto out;
-	if ((rc = handle_of(c, resp->obj_copy, new_handle)) != 0)
-		goto out;
-	rc = note_new(c, *new_handle, session, served);
+	rc = make_object(c, &req, COFFER__RESPONSE__BODY_OBJ_COPY, server,
+	    session, new_handle);
 out:
-	free_resp(resp);
 	cf_tmpl_wire_clear(&tw);
 	return rc;
 }
@@ -441,19 +476,15 @@ coffer_destroy_object(struct coffer_client *c, uint64_t handle)
 {
 	REQ(req, obj_destroy, OBJ_DESTROY, Coffer__ObjDestroyReq,
 	    COFFER__OBJ_DESTROY_REQ__INIT);
-	Coffer__Response *resp = NULL;
-	size_t server;
 	int rc;
 
 	if (c == NULL)
 		return COFFER_E_INVAL;
 	obj_destroy_body.handle = handle;
-	server = pin_for(c, &handle, 1, false);
-	rc = cf_client_call_at(c, &req, CF_CALL_WRITE,
-	    COFFER__RESPONSE__BODY_OBJ_DESTROY, &resp, server, NULL);
+	rc = call_plain(c, &req, CF_CALL_WRITE,
+	    COFFER__RESPONSE__BODY_OBJ_DESTROY, pin_for(c, &handle, 1, false));
 	if (rc == 0 || rc == COFFER_E_NOTFOUND)
 		sess_del(c, handle);
-	free_resp(resp);
 	return rc;
 }
 
@@ -502,7 +533,6 @@ coffer_set_attributes(struct coffer_client *c, uint64_t handle,
 	REQ(req, obj_set_attrs, OBJ_SET_ATTRS, Coffer__ObjSetAttrsReq,
 	    COFFER__OBJ_SET_ATTRS_REQ__INIT);
 	struct cf_tmpl_wire tw = { 0 };
-	Coffer__Response *resp = NULL;
 	int rc;
 
 	if (c == NULL)
@@ -512,11 +542,9 @@ coffer_set_attributes(struct coffer_client *c, uint64_t handle,
 	obj_set_attrs_body.handle = handle;
 	obj_set_attrs_body.n_attrs = tw.n;
 	obj_set_attrs_body.attrs = tw.ptrs;
-	rc = cf_client_call_at(c, &req, CF_CALL_WRITE,
-	    COFFER__RESPONSE__BODY_OBJ_SET_ATTRS, &resp,
-	    pin_for(c, &handle, 1, false), NULL);
+	rc = call_plain(c, &req, CF_CALL_WRITE,
+	    COFFER__RESPONSE__BODY_OBJ_SET_ATTRS, pin_for(c, &handle, 1, false));
 out:
-	free_resp(resp);
 	cf_tmpl_wire_clear(&tw);
 	return rc;
 }
@@ -600,19 +628,13 @@ share(struct coffer_client *c, uint64_t handle, const char *username,
 {
 	REQ(req, obj_share, OBJ_SHARE, Coffer__ObjShareReq,
 	    COFFER__OBJ_SHARE_REQ__INIT);
-	Coffer__Response *resp = NULL;
-	int rc;
-
 	if (c == NULL || username == NULL)
 		return COFFER_E_INVAL;
 	obj_share_body.handle = handle;
 	obj_share_body.username = (char *)username;
 	obj_share_body.unshare = unshare;
-	rc = cf_client_call_at(c, &req, CF_CALL_WRITE,
-	    COFFER__RESPONSE__BODY_OBJ_SHARE, &resp,
-	    pin_for(c, &handle, 1, false), NULL);
-	free_resp(resp);
-	return rc;
+	return call_plain(c, &req, CF_CALL_WRITE,
+	    COFFER__RESPONSE__BODY_OBJ_SHARE, pin_for(c, &handle, 1, false));
 }
 
 int
@@ -1096,8 +1118,6 @@ coffer_unwrap_key(struct coffer_client *c, const CK_MECHANISM *mech,
 	    COFFER__UNWRAP_KEY_REQ__INIT);
 	struct cf_mech_wire mw;
 	struct cf_tmpl_wire tw = { 0 };
-	Coffer__Response *resp = NULL;
-	size_t server, served;
 	bool session;
 	int rc;
 
@@ -1117,15 +1137,9 @@ coffer_unwrap_key(struct coffer_client *c, const CK_MECHANISM *mech,
 	unwrap_key_body.n_tmpl = tw.n;
 	unwrap_key_body.tmpl = tw.ptrs;
 	session = tmpl_token(tmpl, n) != 1;
-	server = pin_for(c, &unwrapping_key, 1, session);
-	if ((rc = cf_client_call_at(c, &req, CF_CALL_WRITE,
-	    COFFER__RESPONSE__BODY_UNWRAP_KEY, &resp, server, &served)) != 0)
-		goto out;
-	if ((rc = handle_of(c, resp->unwrap_key, handle)) != 0)
-		goto out;
-	rc = note_new(c, *handle, session, served);
+	rc = make_object(c, &req, COFFER__RESPONSE__BODY_UNWRAP_KEY,
+	    pin_for(c, &unwrapping_key, 1, session), session, handle);
 out:
-	free_resp(resp);
 	cf_tmpl_wire_clear(&tw);
 	return rc;
 }
@@ -1138,8 +1152,6 @@ coffer_derive_key(struct coffer_client *c, const CK_MECHANISM *mech,
 	    COFFER__DERIVE_KEY_REQ__INIT);
 	struct cf_mech_wire mw;
 	struct cf_tmpl_wire tw = { 0 };
-	Coffer__Response *resp = NULL;
-	size_t server, served;
 	bool session;
 	int rc;
 
@@ -1155,15 +1167,9 @@ coffer_derive_key(struct coffer_client *c, const CK_MECHANISM *mech,
 	derive_key_body.n_tmpl = tw.n;
 	derive_key_body.tmpl = tw.ptrs;
 	session = tmpl_token(tmpl, n) != 1;
-	server = pin_for(c, &base_key, 1, session);
-	if ((rc = cf_client_call_at(c, &req, CF_CALL_WRITE,
-	    COFFER__RESPONSE__BODY_DERIVE_KEY, &resp, server, &served)) != 0)
-		goto out;
-	if ((rc = handle_of(c, resp->derive_key, handle)) != 0)
-		goto out;
-	rc = note_new(c, *handle, session, served);
+	rc = make_object(c, &req, COFFER__RESPONSE__BODY_DERIVE_KEY,
+	    pin_for(c, &base_key, 1, session), session, handle);
 out:
-	free_resp(resp);
 	cf_tmpl_wire_clear(&tw);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "client/objwire.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -574,4 +575,141 @@ cf_mech_to_wire(const CK_MECHANISM *mech, struct cf_mech_wire *out)
 		return 0;
 	}
 	return COFFER_E_MECH_PARAM;
+}
+
+/* --- deep copies of mechanisms ------------------------------------------ */
+
+/* A copied mechanism: one block, cleansed and freed as a whole. */
+struct mech_copy {
+	size_t total;
+	CK_MECHANISM m;
+};
+
+#define ALIGN16(n) (((n) + 15) & ~(size_t)15)
+
+/* Appends n bytes of p to the block at *off; returns the copy or NULL. */
+static void *
+put(uint8_t *base, size_t *off, const void *p, size_t n)
+{
+	uint8_t *d;
+
+	if (n == 0 || p == NULL)
+		return NULL;
+	d = base + *off;
+	memcpy(d, p, n);
+	*off += ALIGN16(n);
+	return d;
+}
+
+int
+coffer_mech_dup(const CK_MECHANISM *mech, CK_MECHANISM **out)
+{
+	struct cf_mech_wire *mw = NULL;
+	const CK_GCM_PARAMS *gcm = NULL;
+	const CK_RSA_PKCS_OAEP_PARAMS *oaep = NULL;
+	const CK_EDDSA_PARAMS *ed = NULL;
+	const CK_ECDH1_DERIVE_PARAMS *ecdh = NULL;
+	const CK_RSA_AES_KEY_WRAP_PARAMS *ra = NULL;
+	struct mech_copy *mc = NULL;
+	uint8_t *base;
+	size_t total, off;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (mech == NULL || out == NULL)
+		return COFFER_E_INVAL;
+	/* The same checks as the wire conversion. */
+	if ((mw = calloc(1, sizeof(*mw))) == NULL)
+		return COFFER_E_NOMEM;
+	rc = cf_mech_to_wire(mech, mw);
+	free(mw);
+	if (rc != 0)
+		return rc;
+	total = ALIGN16(sizeof(*mc)) + ALIGN16(mech->ulParameterLen);
+	switch (mech->ulParameterLen > 0 ? param_kind(mech->mechanism) :
+	    P_NONE) {
+	case P_GCM:
+		gcm = mech->pParameter;
+		total += ALIGN16(gcm->ulIvLen) + ALIGN16(gcm->ulAADLen);
+		break;
+	case P_OAEP:
+		oaep = mech->pParameter;
+		total += ALIGN16(oaep->ulSourceDataLen);
+		break;
+	case P_EDDSA:
+		ed = mech->pParameter;
+		total += ALIGN16(ed->ulContextDataLen);
+		break;
+	case P_ECDH1:
+		ecdh = mech->pParameter;
+		total += ALIGN16(ecdh->ulSharedDataLen) +
+		    ALIGN16(ecdh->ulPublicDataLen);
+		break;
+	case P_RSA_AES:
+		ra = mech->pParameter;
+		oaep = ra->pOAEPParams;
+		total += ALIGN16(sizeof(*oaep)) +
+		    ALIGN16(oaep->ulSourceDataLen);
+		break;
+	case P_KBKDF:
+		/* Nested arrays; a derivation is never kept for later. */
+		return COFFER_E_MECHANISM;
+	default:
+		break;		/* flat structure or bytes */
+	}
+	if ((mc = calloc(1, total)) == NULL)
+		return COFFER_E_NOMEM;
+	mc->total = total;
+	base = (uint8_t *)mc;
+	off = ALIGN16(sizeof(*mc));
+	mc->m.mechanism = mech->mechanism;
+	mc->m.ulParameterLen = mech->ulParameterLen;
+	mc->m.pParameter = put(base, &off, mech->pParameter,
+	    mech->ulParameterLen);
+	if (gcm != NULL) {
+		CK_GCM_PARAMS *g = mc->m.pParameter;
+
+		g->pIv = put(base, &off, gcm->pIv, gcm->ulIvLen);
+		g->pAAD = put(base, &off, gcm->pAAD, gcm->ulAADLen);
+	} else if (ra != NULL) {
+		CK_RSA_AES_KEY_WRAP_PARAMS *r = mc->m.pParameter;
+		CK_RSA_PKCS_OAEP_PARAMS *o;
+
+		o = put(base, &off, oaep, sizeof(*oaep));
+		o->pSourceData = put(base, &off, oaep->pSourceData,
+		    oaep->ulSourceDataLen);
+		r->pOAEPParams = o;
+	} else if (oaep != NULL) {
+		CK_RSA_PKCS_OAEP_PARAMS *o = mc->m.pParameter;
+
+		o->pSourceData = put(base, &off, oaep->pSourceData,
+		    oaep->ulSourceDataLen);
+	} else if (ed != NULL) {
+		CK_EDDSA_PARAMS *e = mc->m.pParameter;
+
+		e->pContextData = put(base, &off, ed->pContextData,
+		    ed->ulContextDataLen);
+	} else if (ecdh != NULL) {
+		CK_ECDH1_DERIVE_PARAMS *e = mc->m.pParameter;
+
+		e->pSharedData = put(base, &off, ecdh->pSharedData,
+		    ecdh->ulSharedDataLen);
+		e->pPublicData = put(base, &off, ecdh->pPublicData,
+		    ecdh->ulPublicDataLen);
+	}
+	*out = &mc->m;
+	return 0;
+}
+
+void
+coffer_mech_free(CK_MECHANISM *m)
+{
+	struct mech_copy *mc;
+
+	if (m == NULL)
+		return;
+	mc = (struct mech_copy *)((uint8_t *)m -
+	    offsetof(struct mech_copy, m));
+	coffer_free(mc, mc->total);
 }

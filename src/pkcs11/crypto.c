@@ -3,66 +3,70 @@
  * crypto.c: encrypt, decrypt, sign, verify, digest, key generation,
  * wrapping, derivation and random numbers.
  *
- * C_*Init opens a libcoffer operation on the node (so key and mechanism
- * errors come from Init, as PKCS#11 expects). Output-length rules (PKCS#11
- * 2.40 §5.2): a call with a NULL output buffer or a too small one computes
- * the result once, keeps it in the session and returns its length (with
- * CKR_BUFFER_TOO_SMALL for a short buffer) leaving the operation active;
- * the next call returns the kept result. Any other error ends the
- * operation. C_*Init with a NULL mechanism cancels an active operation
- * (PKCS#11 3.0 §5.8).
+ * Round trips: C_*Init checks what can be checked locally (the slot lists
+ * the mechanism for this function; the parameter structure has the right
+ * size and consistent pointers) and keeps a deep copy of the mechanism and
+ * the key handle; it sends nothing. A single-part call (C_Sign, C_Encrypt,
+ * C_Verify, ...) is then one request (coffer_sign, ...); the first
+ * C_*Update opens the node's multi-part operation; C_*Final without an
+ * update is a one-shot over empty input. Errors the node finds in the key
+ * (CKR_KEY_HANDLE_INVALID, CKR_KEY_TYPE_INCONSISTENT,
+ * CKR_KEY_FUNCTION_NOT_PERMITTED, ...) therefore come from the first call
+ * after C_*Init, and end the operation (docs/INTEGRATIONS.md).
+ *
+ * Output-length rules (PKCS#11 3.0 §5.2): a call with a NULL output buffer
+ * or a too small one computes the result once, keeps it in the session and
+ * returns its length (with CKR_BUFFER_TOO_SMALL for a short buffer),
+ * leaving the operation active; the next call of the same function hands
+ * out the kept result, which is then wiped. Any other error ends the
+ * operation. C_*Init with a NULL mechanism cancels an active operation.
+ *
+ * AES-GCM with a node-made IV: CK_GCM_PARAMS.ulIvBits ==
+ * COFFER_GCM_GENERATE_IV, pIv a 12-byte buffer; the node's IV is written
+ * there by the call that computes the first output (the app's buffer must
+ * stay valid until then).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "p11.h"
 
-static const int op_kind[P11_NOPS] = { COFFER_OP_ENCRYPT, COFFER_OP_DECRYPT,
-    COFFER_OP_SIGN, COFFER_OP_VERIFY, COFFER_OP_DIGEST };
+#define GCM_IV_LEN 12
+
+enum step { ST_SINGLE = 1, ST_UPDATE, ST_FINAL };
+
+/* Per operation kind: libcoffer kind and the CKF_ flag the mechanism
+ * needs in the slot's list. */
+static const struct {
+	int kind;
+	CK_FLAGS flag;
+} op_tab[P11_NOPS] = {
+	[P11_OP_ENCRYPT] = { COFFER_OP_ENCRYPT, CKF_ENCRYPT },
+	[P11_OP_DECRYPT] = { COFFER_OP_DECRYPT, CKF_DECRYPT },
+	[P11_OP_SIGN] = { COFFER_OP_SIGN, CKF_SIGN },
+	[P11_OP_VERIFY] = { COFFER_OP_VERIFY, CKF_VERIFY },
+	[P11_OP_DIGEST] = { COFFER_OP_DIGEST, CKF_DIGEST },
+};
 
 static void
 res_clear(struct p11_op *op)
 {
-	if (op->res != NULL) {
-		explicit_bzero(op->res, op->res_len);
-		free(op->res);
-	}
+	coffer_free(op->res, op->res_len);
 	op->res = NULL;
 	op->res_len = 0;
 	op->have_res = false;
+	op->res_step = 0;
 }
 
 void
 p11_op_end(struct p11_op *op)
 {
 	coffer_op_free(op->cop);
+	coffer_mech_free(op->mech);
 	res_clear(op);
 	*op = (struct p11_op){ 0 };
-}
-
-/* Keeps a copy of a libcoffer output (a || b) as the pending result. */
-static CK_RV
-res_keep(struct p11_op *op, uint8_t *a, size_t alen, uint8_t *b, size_t blen)
-{
-	CK_RV rv = CKR_OK;
-
-	res_clear(op);
-	if (alen + blen > 0) {
-		if ((op->res = malloc(alen + blen)) == NULL) {
-			rv = CKR_HOST_MEMORY;
-			goto out;
-		}
-		if (alen > 0)
-			memcpy(op->res, a, alen);
-		if (blen > 0)
-			memcpy(op->res + alen, b, blen);
-	}
-	op->res_len = alen + blen;
-	op->have_res = true;
- out:
-	coffer_free(a, alen);
-	coffer_free(b, blen);
-	return rv;
 }
 
 /* Hands the pending result out; *done when it was delivered. */
@@ -102,13 +106,46 @@ op_rv(int which, int rc)
 	return rv;
 }
 
+/*
+ * For CKM_AES_GCM encryption with ulIvBits == COFFER_GCM_GENERATE_IV:
+ * *gen is set to the parameters libcoffer takes (no IV: the node makes
+ * one) and *iv_out to the app's buffer. CKR_MECHANISM_PARAM_INVALID if the
+ * convention is asked for but not followed.
+ */
+static CK_RV
+gcm_gen(int which, const CK_MECHANISM *m, CK_GCM_PARAMS *gen, bool *use,
+    CK_BYTE **iv_out)
+{
+	const CK_GCM_PARAMS *g = m->pParameter;
+
+	*use = false;
+	*iv_out = NULL;
+	if (m->mechanism != CKM_AES_GCM || g == NULL ||
+	    m->ulParameterLen != sizeof(*g) ||
+	    g->ulIvBits != COFFER_GCM_GENERATE_IV)
+		return CKR_OK;
+	if (which != P11_OP_ENCRYPT || g->pIv == NULL ||
+	    g->ulIvLen != GCM_IV_LEN)
+		return CKR_MECHANISM_PARAM_INVALID;
+	*gen = *g;
+	gen->pIv = NULL;
+	gen->ulIvLen = 0;
+	gen->ulIvBits = 0;
+	*use = true;
+	*iv_out = g->pIv;
+	return CKR_OK;
+}
+
 static CK_RV
 op_init(CK_SESSION_HANDLE h, int which, CK_MECHANISM_PTR m,
     CK_OBJECT_HANDLE key)
 {
 	struct p11_session *s;
 	struct p11_op *op;
-	struct coffer_op *cop = NULL;
+	CK_MECHANISM gm, *copy = NULL;
+	CK_GCM_PARAMS gp;
+	CK_BYTE *iv_out = NULL;
+	bool gen;
 	int rc;
 	CK_RV rv;
 
@@ -131,79 +168,130 @@ op_init(CK_SESSION_HANDLE h, int which, CK_MECHANISM_PTR m,
 		rv = CKR_KEY_HANDLE_INVALID;
 		goto out;
 	}
-	rc = coffer_op_init(s->slot->client, op_kind[which], m,
-	    which == P11_OP_DIGEST ? 0 : key, &cop);
-	if (rc != 0) {
-		p11_log(P11_LOG_DEBUG, "op init kind=%d mech=0x%lx key=0x%lx: %s",
-		    op_kind[which], m->mechanism, key, coffer_errname(rc));
-		rv = op_rv(which, rc);
+	if ((rv = p11_mech_check(s->slot, m->mechanism,
+	    op_tab[which].flag)) != CKR_OK)
+		goto out;
+	if ((rv = gcm_gen(which, m, &gp, &gen, &iv_out)) != CKR_OK)
+		goto out;
+	gm = (CK_MECHANISM){ m->mechanism, &gp, sizeof(gp) };
+	if ((rc = coffer_mech_dup(gen ? &gm : m, &copy)) != 0) {
+		p11_log(P11_LOG_DEBUG, "op init kind=%d mech=0x%lx: %s",
+		    op_tab[which].kind, m->mechanism, coffer_errname(rc));
+		rv = p11_rv_from_rc(rc);
 		goto out;
 	}
-	*op = (struct p11_op){ .active = true, .cop = cop,
-	    .mech = m->mechanism };
+	*op = (struct p11_op){ .active = true, .mech = copy,
+	    .key = which == P11_OP_DIGEST ? 0 : key, .iv_out = iv_out };
  out:
 	p11_session_put(s);
 	return rv;
 }
 
-/* Single-part C_Encrypt, C_Decrypt, C_Sign, C_Digest. */
-static CK_RV
-op_single(CK_SESSION_HANDLE h, int which, CK_BYTE_PTR in, CK_ULONG inlen,
-    CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+/* Copies the node-made GCM IV of the open operation to the app, once. */
+static int
+iv_from_op(struct p11_op *op)
 {
-	struct p11_session *s;
-	struct p11_op *op;
-	uint8_t *a = NULL, *b = NULL;
-	size_t alen = 0, blen = 0;
-	bool done;
+	uint8_t iv[16];
+	size_t n = sizeof(iv);
 	int rc;
-	CK_RV rv;
 
-	if ((rv = p11_session_get(h, &s)) != CKR_OK)
-		return rv;
-	op = &s->ops[which];
-	if (!op->active) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
-	if (op->multi) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
-	if (outlen == NULL || (in == NULL && inlen > 0)) {
-		rv = CKR_ARGUMENTS_BAD;
-		p11_op_end(op);
-		goto out;
-	}
-	if (!op->have_res) {
-		rc = coffer_op_update(op->cop, in, inlen, &a, &alen);
-		if (rc == 0)
-			rc = coffer_op_final(op->cop, &b, &blen);
-		if (rc != 0) {
-			coffer_free(a, alen);
-			rv = op_rv(which, rc);
-			p11_op_end(op);
-			goto out;
-		}
-		if ((rv = res_keep(op, a, alen, b, blen)) != CKR_OK) {
-			p11_op_end(op);
-			goto out;
-		}
-	}
-	rv = deliver(op, out, outlen, &done);
-	if (done)
-		p11_op_end(op);
- out:
-	p11_session_put(s);
-	return rv;
+	if (op->iv_out == NULL)
+		return 0;
+	if ((rc = coffer_op_iv(op->cop, iv, &n)) != 0)
+		return rc;
+	if (n == 0)
+		return 0;	/* not known yet */
+	if (n != GCM_IV_LEN)
+		return COFFER_E_PROTO;
+	memcpy(op->iv_out, iv, n);
+	op->iv_out = NULL;
+	return 0;
 }
 
-/* C_EncryptUpdate, C_DecryptUpdate (with output) and C_SignUpdate,
- * C_VerifyUpdate, C_DigestUpdate (out == outlen == NULL). */
-static CK_RV
-op_update(CK_SESSION_HANDLE h, int which, CK_BYTE_PTR in, CK_ULONG inlen,
-    CK_BYTE_PTR out, CK_ULONG_PTR outlen, bool has_out)
+/* The one request of a single-part operation (verify: *out unused). */
+static int
+one_shot(struct p11_session *s, int which, struct p11_op *op,
+    const uint8_t *in, size_t inlen, const uint8_t *sig, size_t siglen,
+    uint8_t **out, size_t *outlen)
 {
+	struct coffer_client *c = s->slot->client;
+	uint8_t iv[16];
+	size_t ivlen = sizeof(iv);
+	int rc;
+
+	switch (which) {
+	case P11_OP_ENCRYPT:
+		if (op->iv_out == NULL)
+			return coffer_encrypt(c, op->mech, op->key, in, inlen,
+			    out, outlen);
+		rc = coffer_encrypt_iv(c, op->mech, op->key, in, inlen, out,
+		    outlen, iv, &ivlen);
+		if (rc == 0 && ivlen != GCM_IV_LEN) {
+			coffer_free(*out, *outlen);
+			*out = NULL;
+			*outlen = 0;
+			rc = COFFER_E_PROTO;
+		}
+		if (rc == 0) {
+			memcpy(op->iv_out, iv, GCM_IV_LEN);
+			op->iv_out = NULL;
+		}
+		return rc;
+	case P11_OP_DECRYPT:
+		return coffer_decrypt(c, op->mech, op->key, in, inlen, out,
+		    outlen);
+	case P11_OP_SIGN:
+		return coffer_sign(c, op->mech, op->key, in, inlen, out,
+		    outlen);
+	case P11_OP_VERIFY:
+		return coffer_verify(c, op->mech, op->key, in, inlen, sig,
+		    siglen);
+	case P11_OP_DIGEST:
+		return coffer_digest(c, op->mech, in, inlen, out, outlen);
+	}
+	return COFFER_E_INTERNAL;
+}
+
+/* One step of the node's multi-part operation, opened on first use. */
+static int
+multi_step(struct p11_session *s, int which, struct p11_op *op,
+    enum step st, const uint8_t *in, size_t inlen, const uint8_t *sig,
+    size_t siglen, uint8_t **out, size_t *outlen)
+{
+	int rc;
+
+	if (op->cop == NULL) {
+		if ((rc = coffer_op_init(s->slot->client, op_tab[which].kind,
+		    op->mech, op->key, &op->cop)) != 0)
+			return rc;
+		if ((rc = iv_from_op(op)) != 0)
+			return rc;
+	}
+	if (st == ST_UPDATE)
+		rc = coffer_op_update(op->cop, in, inlen, out, outlen);
+	else if (which == P11_OP_VERIFY)
+		rc = coffer_op_verify_final(op->cop, sig, siglen);
+	else
+		rc = coffer_op_final(op->cop, out, outlen);
+	if (rc == 0)
+		rc = iv_from_op(op);
+	return rc;
+}
+
+/*
+ * Every data call of every operation kind: C_Encrypt/Decrypt/Sign/Digest
+ * (ST_SINGLE), C_Verify (ST_SINGLE with sig), C_*Update (ST_UPDATE; output
+ * only for encrypt and decrypt), C_*Final (ST_FINAL; C_VerifyFinal with
+ * sig).
+ */
+static CK_RV
+op_step(CK_SESSION_HANDLE h, int which, enum step st, CK_BYTE_PTR in,
+    CK_ULONG inlen, CK_BYTE_PTR out, CK_ULONG_PTR outlen, CK_BYTE_PTR sig,
+    CK_ULONG siglen)
+{
+	bool verify = which == P11_OP_VERIFY;
+	bool has_out = !verify && (st != ST_UPDATE ||
+	    which == P11_OP_ENCRYPT || which == P11_OP_DECRYPT);
 	struct p11_session *s;
 	struct p11_op *op;
 	uint8_t *a = NULL;
@@ -219,121 +307,49 @@ op_update(CK_SESSION_HANDLE h, int which, CK_BYTE_PTR in, CK_ULONG inlen,
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 		goto out;
 	}
-	if (op->have_res && !op->multi) {
-		/* A single-part result is pending. */
+	/* Single-part after an update, or a different call while a result
+	 * is pending: the operation stays as it is. */
+	if ((st == ST_SINGLE && op->multi) ||
+	    (op->have_res && op->res_step != (int)st)) {
 		rv = CKR_OPERATION_ACTIVE;
 		goto out;
 	}
-	if ((has_out && outlen == NULL) || (in == NULL && inlen > 0)) {
+	if ((has_out && outlen == NULL) || (in == NULL && inlen > 0) ||
+	    (verify && st != ST_UPDATE && sig == NULL)) {
 		rv = CKR_ARGUMENTS_BAD;
 		p11_op_end(op);
 		goto out;
 	}
 	if (!op->have_res) {
-		if ((rc = coffer_op_update(op->cop, in, inlen, &a, &alen)) !=
-		    0) {
+		if (st == ST_UPDATE || op->multi)
+			rc = multi_step(s, which, op, st, in, inlen, sig,
+			    siglen, &a, &alen);
+		else
+			rc = one_shot(s, which, op, in, inlen, sig, siglen,
+			    &a, &alen);
+		if (st == ST_UPDATE)
+			op->multi = true;
+		if (rc != 0) {
 			rv = op_rv(which, rc);
 			p11_op_end(op);
 			goto out;
 		}
-		op->multi = true;
 		if (!has_out) {
 			coffer_free(a, alen);
+			if (st != ST_UPDATE)
+				p11_op_end(op);
 			goto out;
 		}
-		if ((rv = res_keep(op, a, alen, NULL, 0)) != CKR_OK) {
-			p11_op_end(op);
-			goto out;
-		}
+		op->res = a;
+		op->res_len = alen;
+		op->have_res = true;
+		op->res_step = (int)st;
 	}
 	rv = deliver(op, out, outlen, &done);
-	if (done)
+	if (done && st == ST_UPDATE)
 		res_clear(op);
- out:
-	p11_session_put(s);
-	return rv;
-}
-
-/* C_EncryptFinal, C_DecryptFinal, C_SignFinal, C_DigestFinal. */
-static CK_RV
-op_final(CK_SESSION_HANDLE h, int which, CK_BYTE_PTR out,
-    CK_ULONG_PTR outlen)
-{
-	struct p11_session *s;
-	struct p11_op *op;
-	uint8_t *a = NULL;
-	size_t alen = 0;
-	bool done;
-	int rc;
-	CK_RV rv;
-
-	if ((rv = p11_session_get(h, &s)) != CKR_OK)
-		return rv;
-	op = &s->ops[which];
-	if (!op->active) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
-	if (outlen == NULL) {
-		rv = CKR_ARGUMENTS_BAD;
+	else if (done)
 		p11_op_end(op);
-		goto out;
-	}
-	if (!op->have_res) {
-		if ((rc = coffer_op_final(op->cop, &a, &alen)) != 0) {
-			rv = op_rv(which, rc);
-			p11_op_end(op);
-			goto out;
-		}
-		op->multi = true;
-		if ((rv = res_keep(op, a, alen, NULL, 0)) != CKR_OK) {
-			p11_op_end(op);
-			goto out;
-		}
-	}
-	rv = deliver(op, out, outlen, &done);
-	if (done)
-		p11_op_end(op);
- out:
-	p11_session_put(s);
-	return rv;
-}
-
-/* C_Verify (data != NULL or single) and C_VerifyFinal. */
-static CK_RV
-op_verify(CK_SESSION_HANDLE h, bool single, CK_BYTE_PTR in, CK_ULONG inlen,
-    CK_BYTE_PTR sig, CK_ULONG siglen)
-{
-	struct p11_session *s;
-	struct p11_op *op;
-	uint8_t *a = NULL;
-	size_t alen = 0;
-	int rc = 0;
-	CK_RV rv;
-
-	if ((rv = p11_session_get(h, &s)) != CKR_OK)
-		return rv;
-	op = &s->ops[P11_OP_VERIFY];
-	if (!op->active) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
-	if (single && op->multi) {
-		rv = CKR_OPERATION_ACTIVE;
-		goto out;
-	}
-	if (sig == NULL || (single && in == NULL && inlen > 0)) {
-		rv = CKR_ARGUMENTS_BAD;
-		p11_op_end(op);
-		goto out;
-	}
-	if (single)
-		rc = coffer_op_update(op->cop, in, inlen, &a, &alen);
-	coffer_free(a, alen);
-	if (rc == 0)
-		rc = coffer_op_verify_final(op->cop, sig, siglen);
-	rv = op_rv(P11_OP_VERIFY, rc);
-	p11_op_end(op);
  out:
 	p11_session_put(s);
 	return rv;
@@ -349,20 +365,23 @@ CK_RV
 C_Encrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG inlen,
     CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
-	return op_single(h, P11_OP_ENCRYPT, in, inlen, out, outlen);
+	return op_step(h, P11_OP_ENCRYPT, ST_SINGLE, in, inlen, out, outlen,
+	    NULL, 0);
 }
 
 CK_RV
 C_EncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG inlen,
     CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
-	return op_update(h, P11_OP_ENCRYPT, in, inlen, out, outlen, true);
+	return op_step(h, P11_OP_ENCRYPT, ST_UPDATE, in, inlen, out, outlen,
+	    NULL, 0);
 }
 
 CK_RV
 C_EncryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
-	return op_final(h, P11_OP_ENCRYPT, out, outlen);
+	return op_step(h, P11_OP_ENCRYPT, ST_FINAL, NULL, 0, out, outlen,
+	    NULL, 0);
 }
 
 CK_RV
@@ -375,20 +394,23 @@ CK_RV
 C_Decrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG inlen,
     CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
-	return op_single(h, P11_OP_DECRYPT, in, inlen, out, outlen);
+	return op_step(h, P11_OP_DECRYPT, ST_SINGLE, in, inlen, out, outlen,
+	    NULL, 0);
 }
 
 CK_RV
 C_DecryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG inlen,
     CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
-	return op_update(h, P11_OP_DECRYPT, in, inlen, out, outlen, true);
+	return op_step(h, P11_OP_DECRYPT, ST_UPDATE, in, inlen, out, outlen,
+	    NULL, 0);
 }
 
 CK_RV
 C_DecryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
-	return op_final(h, P11_OP_DECRYPT, out, outlen);
+	return op_step(h, P11_OP_DECRYPT, ST_FINAL, NULL, 0, out, outlen,
+	    NULL, 0);
 }
 
 CK_RV
@@ -401,19 +423,22 @@ CK_RV
 C_Digest(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG inlen,
     CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
-	return op_single(h, P11_OP_DIGEST, in, inlen, out, outlen);
+	return op_step(h, P11_OP_DIGEST, ST_SINGLE, in, inlen, out, outlen,
+	    NULL, 0);
 }
 
 CK_RV
 C_DigestUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG inlen)
 {
-	return op_update(h, P11_OP_DIGEST, in, inlen, NULL, NULL, false);
+	return op_step(h, P11_OP_DIGEST, ST_UPDATE, in, inlen, NULL, NULL,
+	    NULL, 0);
 }
 
 CK_RV
 C_DigestFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
-	return op_final(h, P11_OP_DIGEST, out, outlen);
+	return op_step(h, P11_OP_DIGEST, ST_FINAL, NULL, 0, out, outlen,
+	    NULL, 0);
 }
 
 CK_RV
@@ -422,6 +447,7 @@ C_DigestKey(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k)
 	struct p11_session *s;
 	CK_RV rv;
 
+	(void)k;
 	if ((rv = p11_session_get(h, &s)) != CKR_OK)
 		return rv;
 	/* Key values never leave the node, not even into a digest. */
@@ -441,19 +467,22 @@ CK_RV
 C_Sign(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG inlen, CK_BYTE_PTR out,
     CK_ULONG_PTR outlen)
 {
-	return op_single(h, P11_OP_SIGN, in, inlen, out, outlen);
+	return op_step(h, P11_OP_SIGN, ST_SINGLE, in, inlen, out, outlen,
+	    NULL, 0);
 }
 
 CK_RV
 C_SignUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG inlen)
 {
-	return op_update(h, P11_OP_SIGN, in, inlen, NULL, NULL, false);
+	return op_step(h, P11_OP_SIGN, ST_UPDATE, in, inlen, NULL, NULL,
+	    NULL, 0);
 }
 
 CK_RV
 C_SignFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
-	return op_final(h, P11_OP_SIGN, out, outlen);
+	return op_step(h, P11_OP_SIGN, ST_FINAL, NULL, 0, out, outlen,
+	    NULL, 0);
 }
 
 CK_RV
@@ -466,19 +495,22 @@ CK_RV
 C_Verify(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG inlen,
     CK_BYTE_PTR sig, CK_ULONG siglen)
 {
-	return op_verify(h, true, in, inlen, sig, siglen);
+	return op_step(h, P11_OP_VERIFY, ST_SINGLE, in, inlen, NULL, NULL,
+	    sig, siglen);
 }
 
 CK_RV
 C_VerifyUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG inlen)
 {
-	return op_update(h, P11_OP_VERIFY, in, inlen, NULL, NULL, false);
+	return op_step(h, P11_OP_VERIFY, ST_UPDATE, in, inlen, NULL, NULL,
+	    NULL, 0);
 }
 
 CK_RV
 C_VerifyFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR sig, CK_ULONG siglen)
 {
-	return op_verify(h, false, NULL, 0, sig, siglen);
+	return op_step(h, P11_OP_VERIFY, ST_FINAL, NULL, 0, NULL, NULL, sig,
+	    siglen);
 }
 
 CK_RV
@@ -516,6 +548,17 @@ key_rv(int rc)
 	if (rv == CKR_OBJECT_HANDLE_INVALID)
 		return CKR_KEY_HANDLE_INVALID;
 	return rv;
+}
+
+/* The object exists and is visible (one request). */
+static bool
+key_exists(struct p11_session *s, CK_OBJECT_HANDLE h)
+{
+	CK_OBJECT_CLASS cls;
+	CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+
+	return coffer_get_attributes(s->slot->client, h, &a, 1) !=
+	    COFFER_E_NOTFOUND;
 }
 
 CK_RV
@@ -619,6 +662,9 @@ C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE wk,
 	if ((rc = coffer_wrap_key(s->slot->client, m, wk, k, &w, &wlen)) !=
 	    0) {
 		rv = key_rv(rc);
+		/* Which of the two keys is missing (error path only). */
+		if (rv == CKR_KEY_HANDLE_INVALID && !key_exists(s, wk))
+			rv = CKR_WRAPPING_KEY_HANDLE_INVALID;
 		goto out;
 	}
 	if (out == NULL) {
@@ -736,8 +782,6 @@ CK_RV
 C_GenerateRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG len)
 {
 	struct p11_session *s;
-	size_t off = 0, chunk;
-	int rc = 0;
 	CK_RV rv;
 
 	if ((rv = p11_session_get(h, &s)) != CKR_OK)
@@ -746,12 +790,10 @@ C_GenerateRandom(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG len)
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
 	}
-	while (rc == 0 && off < len) {
-		chunk = len - off > 65536 ? 65536 : len - off;
-		rc = coffer_random(s->slot->client, out + off, chunk);
-		off += chunk;
-	}
-	rv = p11_rv_from_rc(rc);
+	/* libcoffer asks for up to 1 MiB per request (the node's limit for
+	 * one RandomReq; the answer fits the 4 MiB frame). */
+	if (len > 0)
+		rv = p11_rv_from_rc(coffer_random(s->slot->client, out, len));
  out:
 	p11_session_put(s);
 	return rv;

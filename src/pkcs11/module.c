@@ -482,6 +482,27 @@ mechs_load(struct p11_slot *s)
 }
 
 CK_RV
+p11_mech_check(struct p11_slot *s, CK_MECHANISM_TYPE type, CK_FLAGS need)
+{
+	size_t i;
+	CK_RV rv;
+
+	/* Loaded once per slot and never changed until C_Finalize: after
+	 * the first load no lock is needed (the acquire pairs with the
+	 * release below). */
+	if (!__atomic_load_n(&s->mechs_ready, __ATOMIC_ACQUIRE)) {
+		if ((rv = mechs_load(s)) != CKR_OK)
+			return rv;
+		__atomic_store_n(&s->mechs_ready, true, __ATOMIC_RELEASE);
+	}
+	for (i = 0; i < s->nmechs; i++)
+		if (s->mechs[i].type == type)
+			return (s->mechs[i].flags & need) == need ? CKR_OK :
+			    CKR_MECHANISM_INVALID;
+	return CKR_MECHANISM_INVALID;
+}
+
+CK_RV
 C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pList,
     CK_ULONG_PTR pulCount)
 {

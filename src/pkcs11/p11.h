@@ -74,6 +74,7 @@ struct p11_slot {
 	bool have_info;
 	struct coffer_mech_info *mechs;
 	size_t nmechs;
+	bool mechs_ready;		/* mechs loaded (atomic) */
 	void *lock;
 	/* guarded by the global lock */
 	bool logged_in;
@@ -83,14 +84,23 @@ struct p11_slot {
 	size_t nrw;
 };
 
+/*
+ * An operation of one kind on a session. *Init only records the mechanism
+ * (a deep copy) and key; the single-part call is one request to the node
+ * (coffer_sign, ...); the first *Update opens the node's multi-part
+ * operation (cop).
+ */
 struct p11_op {
 	bool active;
-	bool multi;			/* an update was made */
+	bool multi;			/* an update was made: cop is open */
 	struct coffer_op *cop;
-	CK_MECHANISM_TYPE mech;
-	uint8_t *res;			/* cached output (BUFFER_TOO_SMALL) */
+	CK_MECHANISM *mech;		/* coffer_mech_dup copy */
+	uint64_t key;
+	CK_BYTE *iv_out;		/* app's pIv for a node-made GCM IV */
+	uint8_t *res;			/* pending output (libcoffer buffer) */
 	size_t res_len;
 	bool have_res;
+	int res_step;			/* the call that made res */
 };
 
 enum { P11_OP_ENCRYPT, P11_OP_DECRYPT, P11_OP_SIGN, P11_OP_VERIFY,
@@ -144,6 +154,11 @@ CK_RV p11_slot_get(CK_SLOT_ID id, struct p11_slot **out);
 /* Connects the slot's client if needed: CKR_TOKEN_NOT_PRESENT on failure.
  * Takes the slot lock. */
 CK_RV p11_slot_connect(struct p11_slot *);
+/* CKR_OK when the slot lists mechanism type with all of the flags need
+ * (CKF_SIGN, ...); CKR_MECHANISM_INVALID otherwise. Lock-free once the
+ * list is loaded. */
+CK_RV p11_mech_check(struct p11_slot *, CK_MECHANISM_TYPE type,
+    CK_FLAGS need);
 /* Session states as CKS_*. Global lock held. */
 CK_STATE p11_session_state(const struct p11_session *);
 

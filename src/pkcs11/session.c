@@ -211,8 +211,8 @@ session_cleanup(struct p11_session *s, bool net)
 	s->nsobj = 0;
 }
 
-/* Removes s from the table (global lock held); logs out with the last
- * session of the slot. Returns true if that was the last one. */
+/* Removes s from the table (global lock held) and drops the table's
+ * reference. Returns true if it was the slot's last session. */
 static bool
 unlink_session(struct p11_session *s)
 {
@@ -224,6 +224,9 @@ unlink_session(struct p11_session *s)
 	if (s->flags & CKF_RW_SESSION)
 		slot->nrw--;
 	s->closed = true;
+	/* The table's reference (the caller holds another one): the last
+	 * p11_session_put frees the session. */
+	s->refs--;
 	return slot->nsessions == 0;
 }
 
@@ -563,14 +566,28 @@ pin_password(const CK_UTF8CHAR *pin, CK_ULONG len, const char *user)
 	return sec_strndup(pin, len);
 }
 
+/*
+ * C_SetPIN changes the password of the logged-in user (CKU_USER or
+ * CKU_SO), or, in a public R/W session, of the CKU_USER named in the old
+ * PIN ("user:old"). The old password is checked by a login on a separate,
+ * short-lived connection, so a wrong old PIN leaves the application's
+ * login untouched (PKCS#11: CKR_PIN_INCORRECT, nothing else changes). The
+ * change itself goes through the slot's client when logged in, which
+ * also updates the password libcoffer uses to log reconnections in.
+ * PINs may be "user:password" or just the password.
+ */
 CK_RV
 C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
     CK_ULONG ulOldLen, CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
 {
 	struct p11_session *s;
 	struct p11_slot *slot;
-	char user[64], *oldpw = NULL, *newpw = NULL;
-	int rc, role;
+	struct coffer_client *tmp = NULL;
+	char user[64], *ouser = NULL, *oldpw = NULL, *newpw = NULL;
+	char err[128];
+	bool logged_in;
+	CK_USER_TYPE type;
+	int rc, role = COFFER_ROLE_NONE;
 	CK_RV rv;
 
 	if ((rv = p11_session_get(hSession, &s)) != CKR_OK)
@@ -584,34 +601,58 @@ C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin,
 		rv = CKR_SESSION_READ_ONLY;
 		goto out;
 	}
-	p11_lock(p11_g.lock);
-	rv = slot->logged_in ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
-	memcpy(user, slot->username, sizeof(user));
-	p11_unlock(p11_g.lock);
-	if (rv != CKR_OK)
-		goto out;
-	if (ulOldLen > 1024 || ulNewLen > 1024 || ulNewLen == 0) {
+	if (ulOldLen == 0 || ulOldLen > 1024 || ulNewLen == 0 ||
+	    ulNewLen > 1024) {
 		rv = CKR_PIN_LEN_RANGE;
 		goto out;
 	}
-	if ((oldpw = pin_password(pOldPin, ulOldLen, user)) == NULL ||
-	    (newpw = pin_password(pNewPin, ulNewLen, user)) == NULL) {
-		rv = CKR_PIN_INVALID;
-		goto out;
-	}
-	/* Verify the old password by logging in again as the same user. */
 	p11_lock(slot->lock);
-	rc = coffer_login(slot->client, user, oldpw, &role);
+	p11_lock(p11_g.lock);
+	logged_in = slot->logged_in;
+	type = logged_in ? slot->user : CKU_USER;
+	memcpy(user, slot->username, sizeof(user));
+	p11_unlock(p11_g.lock);
+	if (logged_in) {
+		oldpw = pin_password(pOldPin, ulOldLen, user);
+	} else if ((rv = pin_split(pOldPin, ulOldLen, &ouser, &oldpw)) ==
+	    CKR_OK && strlen(ouser) < sizeof(user)) {
+		memcpy(user, ouser, strlen(ouser) + 1);
+	} else {
+		if (rv == CKR_OK)
+			rv = CKR_PIN_INCORRECT;	/* no such user */
+		goto unlock;
+	}
+	if (oldpw == NULL ||
+	    (newpw = pin_password(pNewPin, ulNewLen, user)) == NULL ||
+	    *newpw == '\0') {
+		rv = CKR_PIN_INVALID;
+		goto unlock;
+	}
+	if ((rc = coffer_client_new(slot->cfg, &tmp, err, sizeof(err))) !=
+	    0) {
+		p11_log(P11_LOG_WARN, "set pin: connect: %s", err);
+		rv = p11_rv_from_rc(rc);
+		goto unlock;
+	}
+	rc = coffer_login(tmp, user, oldpw, &role);
+	if (rc == 0 && role != (type == CKU_SO ? COFFER_ROLE_CO :
+	    COFFER_ROLE_CU))
+		rc = COFFER_E_AUTH;
 	if (rc == 0)
-		rc = coffer_user_change_password(slot->client, NULL, newpw);
-	if (rc == 0)
-		rc = coffer_login(slot->client, user, newpw, &role);
-	p11_unlock(slot->lock);
+		rc = coffer_user_change_password(logged_in ? slot->client :
+		    tmp, NULL, newpw);
 	p11_log(P11_LOG_INFO, "set pin user=%s: %s", user, coffer_errname(rc));
 	rv = p11_rv_from_rc(rc);
-	if (rc == COFFER_E_AUTH)
+	if (rc == COFFER_E_AUTH || rc == COFFER_E_NOTFOUND)
 		rv = CKR_PIN_INCORRECT;
+ unlock:
+	p11_unlock(slot->lock);
  out:
+	if (tmp != NULL) {
+		(void)coffer_logout(tmp);
+		coffer_client_free(tmp);
+	}
+	sec_free(ouser);
 	sec_free(oldpw);
 	sec_free(newpw);
 	p11_session_put(s);

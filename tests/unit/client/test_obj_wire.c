@@ -709,6 +709,85 @@ test_mech_rsa_aes_mac_eddsa(void **state)
 	assert_int_equal(conv(CKM_EDDSA, &ed, 1, &mw), COFFER_E_MECH_PARAM);
 }
 
+/* coffer_mech_dup: a deep copy the caller's buffers can be freed under. */
+static void
+test_mech_dup(void **state)
+{
+	CK_BYTE *iv = malloc(12), *aad = malloc(3), *label = malloc(4);
+	CK_GCM_PARAMS *gp = malloc(sizeof(*gp));
+	CK_RSA_PKCS_OAEP_PARAMS op = { CKM_SHA256, CKG_MGF1_SHA256,
+	    CKZ_DATA_SPECIFIED, NULL, 4 };
+	CK_MECHANISM m, *c = NULL;
+	const CK_GCM_PARAMS *cg;
+	const CK_RSA_PKCS_OAEP_PARAMS *co;
+	CK_BYTE cbc_iv[16] = { 1, 2, 3 };
+	CK_SP800_108_KDF_PARAMS kp = { 0 };
+
+	(void)state;
+	assert_non_null(iv);
+	assert_non_null(aad);
+	assert_non_null(label);
+	assert_non_null(gp);
+	memcpy(iv, "abcdefghijkl", 12);
+	memcpy(aad, "xyz", 3);
+	memcpy(label, "LBL!", 4);
+	*gp = (CK_GCM_PARAMS){ iv, 12, 96, aad, 3, 128 };
+	m = (CK_MECHANISM){ CKM_AES_GCM, gp, sizeof(*gp) };
+	assert_int_equal(coffer_mech_dup(&m, &c), 0);
+	/* Free (and scribble over) the originals first. */
+	memset(iv, 0, 12);
+	memset(aad, 0, 3);
+	memset(gp, 0, sizeof(*gp));
+	free(iv);
+	free(aad);
+	free(gp);
+	assert_int_equal(c->mechanism, CKM_AES_GCM);
+	assert_int_equal(c->ulParameterLen, sizeof(CK_GCM_PARAMS));
+	cg = c->pParameter;
+	assert_int_equal(cg->ulIvLen, 12);
+	assert_int_equal(cg->ulIvBits, 96);
+	assert_int_equal(cg->ulAADLen, 3);
+	assert_int_equal(cg->ulTagBits, 128);
+	assert_memory_equal(cg->pIv, "abcdefghijkl", 12);
+	assert_memory_equal(cg->pAAD, "xyz", 3);
+	coffer_mech_free(c);
+
+	op.pSourceData = label;
+	m = (CK_MECHANISM){ CKM_RSA_PKCS_OAEP, &op, sizeof(op) };
+	assert_int_equal(coffer_mech_dup(&m, &c), 0);
+	memset(label, 0, 4);
+	free(label);
+	co = c->pParameter;
+	assert_ptr_not_equal(co, &op);
+	assert_int_equal(co->hashAlg, CKM_SHA256);
+	assert_int_equal(co->ulSourceDataLen, 4);
+	assert_memory_equal(co->pSourceData, "LBL!", 4);
+	coffer_mech_free(c);
+
+	m = (CK_MECHANISM){ CKM_AES_CBC, cbc_iv, sizeof(cbc_iv) };
+	assert_int_equal(coffer_mech_dup(&m, &c), 0);
+	assert_ptr_not_equal(c->pParameter, cbc_iv);
+	assert_memory_equal(c->pParameter, cbc_iv, 16);
+	coffer_mech_free(c);
+
+	m = (CK_MECHANISM){ CKM_SHA256_RSA_PKCS, NULL, 0 };
+	assert_int_equal(coffer_mech_dup(&m, &c), 0);
+	assert_null(c->pParameter);
+	coffer_mech_free(c);
+
+	/* The same checks as the wire form. */
+	c = (CK_MECHANISM *)&m;
+	m = (CK_MECHANISM){ CKM_AES_CBC, cbc_iv, 15 };
+	assert_int_equal(coffer_mech_dup(&m, &c), COFFER_E_MECH_PARAM);
+	assert_null(c);
+	m = (CK_MECHANISM){ CKM_SHA256_RSA_PKCS, cbc_iv, 4 };
+	assert_int_equal(coffer_mech_dup(&m, &c), COFFER_E_MECH_PARAM);
+	m = (CK_MECHANISM){ CKM_SP800_108_COUNTER_KDF, &kp, sizeof(kp) };
+	assert_int_equal(coffer_mech_dup(&m, &c), COFFER_E_MECHANISM);
+	assert_int_equal(coffer_mech_dup(NULL, &c), COFFER_E_INVAL);
+	coffer_mech_free(NULL);
+}
+
 int
 main(void)
 {
@@ -727,6 +806,7 @@ main(void)
 		cmocka_unit_test(test_mech_gcm_ctr),
 		cmocka_unit_test(test_mech_ecdh),
 		cmocka_unit_test(test_mech_kbkdf),
+		cmocka_unit_test(test_mech_dup),
 		cmocka_unit_test(test_mech_rsa_aes_mac_eddsa),
 	};
 
