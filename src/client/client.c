@@ -310,23 +310,26 @@ conn_fatal(int rc)
 }
 
 /*
- * Packs req behind a 4-byte length; secret requests go to the secure heap.
- * Free with free_frame().
+ * Packs hdr || req: into the secure heap when it carries a password
+ * (free with cf_free_secret), else into the connection's buffer.
  */
 static int
-pack_frame(const Coffer__Request *req, bool secret, uint8_t **out,
-    size_t *outlen)
+pack_frame(struct cf_conn *conn, const Coffer__Request *req, bool secret,
+    uint8_t **out, size_t *outlen)
 {
 	size_t n = coffer__request__get_packed_size(req);
 	uint8_t *p;
+	int rc;
 
 	*out = NULL;
 	*outlen = 0;
 	if (n > CF_MAX_FRAME_LIMIT)
 		return COFFER_E_TOOBIG;
-	p = secret ? cf_malloc_secret(n + 4) : malloc(n + 4);
-	if (p == NULL)
-		return COFFER_E_NOMEM;
+	if (secret) {
+		if ((p = cf_malloc_secret(n + 4)) == NULL)
+			return COFFER_E_NOMEM;
+	} else if ((rc = cf_conn_buf(conn, n + 4, &p)) != 0)
+		return rc;
 	p[0] = (uint8_t)(n >> 24);
 	p[1] = (uint8_t)(n >> 16);
 	p[2] = (uint8_t)(n >> 8);
@@ -335,25 +338,12 @@ pack_frame(const Coffer__Request *req, bool secret, uint8_t **out,
 		if (secret)
 			cf_free_secret(p, n + 4);
 		else
-			free(p);
+			cf_conn_wipe_buf(conn, n + 4);
 		return COFFER_E_INTERNAL;
 	}
 	*out = p;
 	*outlen = n + 4;
 	return 0;
-}
-
-static void
-free_frame(uint8_t *p, size_t n, bool secret)
-{
-	if (p == NULL)
-		return;
-	if (secret) {
-		cf_free_secret(p, n);
-	} else {
-		OPENSSL_cleanse(p, n);
-		free(p);
-	}
 }
 
 /*
@@ -374,11 +364,18 @@ exchange(struct coffer_client *c, struct cf_conn *conn, Coffer__Request *req,
 	*resp = NULL;
 	req->id = atomic_fetch_add(&c->next_id, 1);
 	req->min_index = atomic_load(&c->seen_index);
-	if ((rc = pack_frame(req, secret, &frame, &flen)) != 0) {
+	if ((rc = pack_frame(conn, req, secret, &frame, &flen)) != 0) {
 		cf_strlcpy(err, "cannot encode the request", errlen);
 		goto out;
 	}
-	if ((rc = cf_conn_write(conn, frame, flen, deadline, err, errlen)) != 0)
+	rc = cf_conn_write(conn, frame, flen, deadline, err, errlen);
+	/* Requests may carry plaintext or keys to unwrap. */
+	if (secret)
+		cf_free_secret(frame, flen);
+	else
+		cf_conn_wipe_buf(conn, flen);
+	frame = NULL;
+	if (rc != 0)
 		goto out;
 	if ((rc = cf_conn_read_frame(conn, CF_CLI_MAX_RESPONSE, deadline, &in,
 	    &inlen, err, errlen)) != 0)
@@ -402,12 +399,15 @@ exchange(struct coffer_client *c, struct cf_conn *conn, Coffer__Request *req,
 out:
 	if (r != NULL)
 		coffer__response__free_unpacked(r, NULL);
-	free_frame(frame, flen, secret);
-	if (in != NULL) {
-		/* Responses may carry plaintext or wrapped keys. */
-		OPENSSL_cleanse(in, inlen);
-		free(in);
+	if (frame != NULL) {
+		if (secret)
+			cf_free_secret(frame, flen);
+		else
+			cf_conn_wipe_buf(conn, flen);
 	}
+	/* Responses may carry plaintext or wrapped keys. */
+	if (in != NULL)
+		cf_conn_wipe_buf(conn, inlen);
 	return rc;
 }
 

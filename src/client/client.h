@@ -50,6 +50,9 @@ struct coffer_config {
 struct cf_conn {
 	int fd;
 	SSL *ssl;
+	BIO *wbio;			/* write buffer over the socket */
+	uint8_t *buf;			/* frames out and in, reused */
+	size_t cap;
 	size_t server;			/* index into cfg.servers */
 	uint64_t logged_gen;		/* credential generation; 0 = none */
 	struct cf_conn *next;		/* idle list */
@@ -120,7 +123,12 @@ bool cf_conn_stale(struct cf_conn *);
 /* Writes n bytes (a whole frame). COFFER_E_IO/E_CLOSED/E_TIMEOUT. */
 int cf_conn_write(struct cf_conn *, const uint8_t *p, size_t n,
     uint64_t deadline_ms, char *err, size_t errlen);
-/* Reads one frame (<= max bytes payload), malloc'd. */
+/* A buffer of at least n bytes owned by the connection (reused by every
+ * request; wipe what you used with cf_conn_wipe_buf). */
+int cf_conn_buf(struct cf_conn *, size_t n, uint8_t **p);
+void cf_conn_wipe_buf(struct cf_conn *, size_t used);
+/* Reads one frame (<= max bytes payload) into the connection's buffer:
+ * *out is valid until the next use of the buffer. */
 int cf_conn_read_frame(struct cf_conn *, size_t max, uint64_t deadline_ms,
     uint8_t **out, size_t *outlen, char *err, size_t errlen);
 

@@ -35,6 +35,8 @@
 
 /* Microseconds a reader polls before it sleeps (see spin_for). */
 #define CF_SPIN_US_DEFAULT 100
+/* Bytes of TLS records gathered before a send(). */
+#define CF_WBUF_SIZE (64 * 1024)
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -178,6 +180,8 @@ cf_tls_ctx_new(const struct coffer_config *cfg, SSL_CTX **out, char *err,
 		goto out;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/* Take whatever the socket has: fewer recv() calls per response. */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (cfg != NULL && cfg->have_pin) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any);
 	} else if (cfg != NULL && cfg->trust_anchor != NULL) {
@@ -431,6 +435,47 @@ out:
 	return rc;
 }
 
+static void
+conn_free_buf(struct cf_conn *c)
+{
+	if (c->buf != NULL) {
+		OPENSSL_cleanse(c->buf, c->cap);
+		free(c->buf);
+	}
+	c->buf = NULL;
+	c->cap = 0;
+}
+
+int
+cf_conn_buf(struct cf_conn *c, size_t n, uint8_t **p)
+{
+	uint8_t *nb;
+	size_t cap;
+
+	*p = NULL;
+	if (n > c->cap) {
+		cap = c->cap ? c->cap : 4096;
+		while (cap < n)
+			cap *= 2;
+		/* The old contents were wiped after their use; no realloc:
+		 * it could leave an unwiped copy behind. */
+		if ((nb = malloc(cap)) == NULL)
+			return COFFER_E_NOMEM;
+		conn_free_buf(c);
+		c->buf = nb;
+		c->cap = cap;
+	}
+	*p = c->buf;
+	return 0;
+}
+
+void
+cf_conn_wipe_buf(struct cf_conn *c, size_t used)
+{
+	if (c->buf != NULL)
+		OPENSSL_cleanse(c->buf, used < c->cap ? used : c->cap);
+}
+
 int
 cf_conn_open(SSL_CTX *ctx, const char *host_port, const char *server_name,
     const uint8_t *pin, unsigned timeout_ms, struct cf_conn **out, char *err,
@@ -440,7 +485,7 @@ cf_conn_open(SSL_CTX *ctx, const char *host_port, const char *server_name,
 	uint64_t deadline = cf_now_ms() + timeout_ms;
 	uint8_t fp[32];
 	char why[160];
-	BIO *bio;
+	BIO *rbio = NULL, *sbio = NULL, *buf = NULL;
 	int r, rc = COFFER_E_INTERNAL, sslerr;
 	long vr;
 
@@ -451,13 +496,25 @@ cf_conn_open(SSL_CTX *ctx, const char *host_port, const char *server_name,
 	c->fd = -1;
 	if ((rc = tcp_connect(host_port, deadline, &c->fd, err, errlen)) != 0)
 		goto out;
-	if ((c->ssl = SSL_new(ctx)) == NULL || (bio = nosig_bio(c->fd)) ==
-	    NULL) {
+	/*
+	 * Reads straight from the socket (read-ahead in SSL); writes through
+	 * a buffer flushed once per request, so a large request is a few
+	 * send() calls rather than one per 16 KiB record.
+	 */
+	if ((c->ssl = SSL_new(ctx)) == NULL ||
+	    (rbio = nosig_bio(c->fd)) == NULL ||
+	    (sbio = nosig_bio(c->fd)) == NULL ||
+	    (buf = BIO_new(BIO_f_buffer())) == NULL ||
+	    BIO_set_write_buffer_size(buf, CF_WBUF_SIZE) != 1) {
+		BIO_free(rbio);
+		BIO_free(sbio);
+		BIO_free(buf);
 		seterr(err, errlen, "cannot create TLS session");
 		rc = COFFER_E_NOMEM;
 		goto out;
 	}
-	SSL_set_bio(c->ssl, bio, bio);
+	c->wbio = BIO_push(buf, sbio);
+	SSL_set_bio(c->ssl, rbio, c->wbio);
 	SSL_set_connect_state(c->ssl);
 	if (server_name != NULL) {
 		if (SSL_set_tlsext_host_name(c->ssl, server_name) != 1 ||
@@ -537,6 +594,7 @@ cf_conn_close(struct cf_conn *c)
 	}
 	if (c->fd >= 0)
 		close(c->fd);
+	conn_free_buf(c);
 	free(c);
 }
 
@@ -552,6 +610,7 @@ cf_conn_drop(struct cf_conn *c)
 	}
 	if (c->fd >= 0)
 		close(c->fd);
+	conn_free_buf(c);
 	free(c);
 }
 
@@ -599,15 +658,27 @@ cf_conn_write(struct cf_conn *c, const uint8_t *p, size_t n,
 			done += w;
 			continue;
 		}
-		if ((rc = ssl_wait(c, r, deadline, &sslerr)) != 0) {
-			ERR_clear_error();
-			seterr(err, errlen, "%s", rc == COFFER_E_TIMEOUT ?
-			    "timed out sending the request" :
-			    "connection lost while sending");
-			return rc;
-		}
+		if ((rc = ssl_wait(c, r, deadline, &sslerr)) != 0)
+			goto fail;
 	}
-	return 0;
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		if (BIO_flush(c->wbio) == 1)
+			return 0;
+		if (!BIO_should_retry(c->wbio)) {
+			rc = COFFER_E_CLOSED;
+			goto fail;
+		}
+		if ((rc = wait_fd(c->fd, POLLOUT, deadline)) != 0)
+			goto fail;
+	}
+fail:
+	ERR_clear_error();
+	seterr(err, errlen, "%s", rc == COFFER_E_TIMEOUT ?
+	    "timed out sending the request" :
+	    "connection lost while sending");
+	return rc;
 }
 
 static int
@@ -656,10 +727,10 @@ cf_conn_read_frame(struct cf_conn *c, size_t max, uint64_t deadline,
 		    "limit", len);
 		return COFFER_E_TOOBIG;
 	}
-	if ((p = malloc(len)) == NULL)
-		return COFFER_E_NOMEM;
+	if ((rc = cf_conn_buf(c, len, &p)) != 0)
+		return rc;
 	if ((rc = read_exact(c, p, len, deadline)) != 0) {
-		free(p);
+		cf_conn_wipe_buf(c, len);
 		goto fail;
 	}
 	*out = p;
