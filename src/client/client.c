@@ -177,6 +177,7 @@ open_conn(struct coffer_client *c, size_t want, size_t avoid,
 		    c->cfg.timeout_ms, out, why, sizeof(why));
 		if (r == 0) {
 			(*out)->server = idx;
+			(*out)->spin_us = c->cfg.spin_us;
 			pthread_mutex_lock(&c->mu);
 			c->good_server = idx;
 			pthread_mutex_unlock(&c->mu);

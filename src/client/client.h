@@ -28,6 +28,8 @@
 #define CF_CLI_DEFAULT_TIMEOUT_MS 10000u
 #define CF_CLI_MAX_TIMEOUT_MS 3600000u
 #define CF_CLI_DEFAULT_CONNS 4u
+#define CF_CLI_DEFAULT_SPIN_US 100u
+#define CF_CLI_MAX_SPIN_US 10000u
 #define CF_CLI_MAX_RESPONSE (64u * 1024 * 1024)
 #define CF_CLI_IDEM_LEN 16
 #define CF_CLI_ERRLEN 256
@@ -44,6 +46,7 @@ struct coffer_config {
 	bool have_pin;
 	unsigned timeout_ms;
 	unsigned connections;
+	unsigned spin_us;
 };
 
 /* One TLS connection of the pool. */
@@ -55,6 +58,7 @@ struct cf_conn {
 	size_t cap;
 	size_t server;			/* index into cfg.servers */
 	uint64_t logged_gen;		/* credential generation; 0 = none */
+	unsigned spin_us;		/* see coffer_config_set_spin_us */
 	struct cf_conn *next;		/* idle list */
 };
 

@@ -60,6 +60,7 @@ coffer_config_new(struct coffer_config **out)
 		return COFFER_E_NOMEM;
 	cfg->timeout_ms = CF_CLI_DEFAULT_TIMEOUT_MS;
 	cfg->connections = CF_CLI_DEFAULT_CONNS;
+	cfg->spin_us = CF_CLI_DEFAULT_SPIN_US;
 	*out = cfg;
 	return 0;
 }
@@ -122,6 +123,7 @@ cf_config_copy(const struct coffer_config *src, struct coffer_config *dst)
 	dst->have_pin = src->have_pin;
 	dst->timeout_ms = src->timeout_ms;
 	dst->connections = src->connections;
+	dst->spin_us = src->spin_us;
 	rc = 0;
 out:
 	if (rc != 0)
@@ -209,6 +211,15 @@ coffer_config_set_client_cert(struct coffer_config *cfg, const char *cert,
 	if ((rc = dupstr(cert, &cfg->client_cert)) != 0)
 		return rc;
 	return dupstr(key, &cfg->client_key);
+}
+
+int
+coffer_config_set_spin_us(struct coffer_config *cfg, unsigned us)
+{
+	if (cfg == NULL || us > CF_CLI_MAX_SPIN_US)
+		return COFFER_E_INVAL;
+	cfg->spin_us = us;
+	return 0;
 }
 
 int
@@ -398,6 +409,9 @@ coffer_config_load_err(const char *path, struct coffer_config **out,
 		} else if (strcmp(key, "timeout_ms") == 0) {
 			rc = get_uint(v, key, 1, CF_CLI_MAX_TIMEOUT_MS,
 			    &cfg->timeout_ms, err, errlen);
+		} else if (strcmp(key, "spin_us") == 0) {
+			rc = get_uint(v, key, 0, CF_CLI_MAX_SPIN_US,
+			    &cfg->spin_us, err, errlen);
 		} else if (strcmp(key, "connections") == 0) {
 			rc = get_uint(v, key, 1, CF_CLI_MAX_CONNS,
 			    &cfg->connections, err, errlen);

@@ -33,8 +33,6 @@
 #include "client/client.h"
 #include "common/util.h"
 
-/* Microseconds a reader polls before it sleeps (see spin_for). */
-#define CF_SPIN_US_DEFAULT 100
 /* Bytes of TLS records gathered before a send(). */
 #define CF_WBUF_SIZE (64 * 1024)
 
@@ -254,26 +252,9 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static unsigned spin_us = CF_SPIN_US_DEFAULT;
-static pthread_once_t spin_once = PTHREAD_ONCE_INIT;
-
-static void
-spin_init(void)
-{
-	const char *e = getenv("COFFER_SPIN_US");
-	char *end;
-	unsigned long v;
-
-	if (e == NULL || *e == '\0')
-		return;
-	v = strtoul(e, &end, 10);
-	if (*end == '\0' && v <= 10000)
-		spin_us = (unsigned)v;
-}
-
 /*
  * Before sleeping in poll() for a reply, poll without blocking for up to
- * spin_us (COFFER_SPIN_US, default CF_SPIN_US_DEFAULT, 0 = never),
+ * spin_us (the configuration's "spin_us", default 100, 0 = never),
  * yielding the CPU between polls. A thread that sleeps pays for being
  * woken (and the node for waking it): on a virtual machine an idle CPU
  * halts and the wake-up is an inter-processor interrupt, tens of
@@ -283,12 +264,11 @@ spin_init(void)
  * True if fd became readable.
  */
 static bool
-spin_for(int fd)
+spin_for(int fd, unsigned spin_us)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	uint64_t t0;
 
-	pthread_once(&spin_once, spin_init);
 	if (spin_us == 0)
 		return false;
 	t0 = now_us();
@@ -308,8 +288,6 @@ wait_fd(int fd, short events, uint64_t deadline)
 	struct pollfd pfd;
 	int r, ms;
 
-	if (events == POLLIN && spin_for(fd))
-		return 0;
 	for (;;) {
 		if ((ms = remaining_ms(deadline)) == 0)
 			return COFFER_E_TIMEOUT;
@@ -399,8 +377,11 @@ ssl_wait(struct cf_conn *c, int ret, uint64_t deadline, int *sslerr)
 	int e = SSL_get_error(c->ssl, ret);
 
 	*sslerr = e;
-	if (e == SSL_ERROR_WANT_READ)
+	if (e == SSL_ERROR_WANT_READ) {
+		if (spin_for(c->fd, c->spin_us))
+			return 0;
 		return wait_fd(c->fd, POLLIN, deadline);
+	}
 	if (e == SSL_ERROR_WANT_WRITE)
 		return wait_fd(c->fd, POLLOUT, deadline);
 	if (e == SSL_ERROR_ZERO_RETURN)

@@ -24,7 +24,7 @@ static const char *const top_keys[] = { "log_file", "log_level",
     "max_sessions", "slots", NULL };
 static const char *const slot_keys[] = { "label", "client_config", "servers",
     "trust_anchor", "server_name", "pin_sha256", "client_cert", "client_key",
-    "timeout_ms", "connections", NULL };
+    "timeout_ms", "connections", "spin_us", NULL };
 
 static bool
 known(const char *k, const char *const *list)
@@ -113,6 +113,14 @@ slot_inline(json_t *o, struct coffer_config **out, char *err, size_t errlen)
 	    coffer_config_set_timeout_ms(cfg,
 	    (unsigned)json_integer_value(v)) != 0)) {
 		snprintf(err, errlen, "bad \"timeout_ms\"");
+		goto out;
+	}
+	if ((v = json_object_get(o, "spin_us")) != NULL &&
+	    (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > 10000 ||
+	    coffer_config_set_spin_us(cfg,
+	    (unsigned)json_integer_value(v)) != 0)) {
+		snprintf(err, errlen, "bad \"spin_us\"");
 		goto out;
 	}
 	if ((v = json_object_get(o, "connections")) != NULL &&

@@ -91,7 +91,7 @@ test_valid(void **state)
 	    "0123456789abcdef0123456789abcdef\","
 	    " \"client_cert\": \"/abs/client.crt\","
 	    " \"client_key\": \"client.key\","
-	    " \"timeout_ms\": 2500, \"connections\": 7}\n",
+	    " \"timeout_ms\": 2500, \"connections\": 7, \"spin_us\": 0}\n",
 	    path, sizeof(path));
 	assert_int_equal(coffer_config_load_err(path, &cfg, err, sizeof(err)),
 	    0);
@@ -110,6 +110,7 @@ test_valid(void **state)
 	assert_string_equal(cfg->client_key, want);
 	assert_int_equal(cfg->timeout_ms, 2500);
 	assert_int_equal(cfg->connections, 7);
+	assert_int_equal(cfg->spin_us, 0);
 	coffer_config_free(cfg);
 
 	/* Defaults; plain coffer_config_load. */
@@ -120,6 +121,7 @@ test_valid(void **state)
 	assert_int_equal(cfg->nservers, 1);
 	assert_int_equal(cfg->timeout_ms, 10000);
 	assert_int_equal(cfg->connections, 4);
+	assert_int_equal(cfg->spin_us, 100);
 	assert_null(cfg->trust_anchor);
 	assert_false(cfg->have_pin);
 	coffer_config_free(cfg);
@@ -171,6 +173,8 @@ test_wrong_types(void **state)
 		"{\"servers\":[\"a:1\"],\"connections\":0}",
 		"{\"servers\":[\"a:1\"],\"connections\":-3}",
 		"{\"servers\":[\"a:1\"],\"connections\":100000}",
+		"{\"servers\":[\"a:1\"],\"spin_us\":10001}",
+		"{\"servers\":[\"a:1\"],\"spin_us\":-1}",
 		"{\"servers\":[\"a:1\"],\"trust_anchor\":5}",
 		"{\"servers\":[\"a:1\"],\"trust_anchor\":\"\"}",
 		"{\"servers\":[\"a:1\"],\"server_name\":true}",
@@ -285,6 +289,9 @@ test_setters(void **state)
 	assert_int_equal(coffer_config_set_connections(cfg, 0),
 	    COFFER_E_INVAL);
 	assert_int_equal(coffer_config_set_connections(cfg, 2), 0);
+	assert_int_equal(coffer_config_set_spin_us(cfg, 10001), COFFER_E_INVAL);
+	assert_int_equal(coffer_config_set_spin_us(cfg, 0), 0);
+	assert_int_equal(cfg->spin_us, 0);
 	assert_int_equal(coffer_config_set_client_cert(cfg, "c", NULL),
 	    COFFER_E_INVAL);
 	assert_int_equal(coffer_config_set_trust_anchor(NULL, "x"),
