@@ -372,6 +372,7 @@ usage(FILE *f)
 "  --fresh-keys       new keys for every sample (default: reuse per\n"
 "                     workload)\n"
 "  --session-keys     benchmark keys are session objects (default token)\n"
+"  --token-keys       benchmark keys are token objects (the default)\n"
 "  --find-keys N      token objects made for find-label (default 1000)\n"
 "  --find-keep        leave find-label's objects in the token\n"
 "  --pin PIN          default PIN of pkcs11/coffer targets\n"
