@@ -59,6 +59,7 @@ struct cf_conn {
 	size_t server;			/* index into cfg.servers */
 	uint64_t logged_gen;		/* credential generation; 0 = none */
 	unsigned spin_us;		/* see coffer_config_set_spin_us */
+	unsigned spin_skip, spin_backoff; /* waits to sleep through */
 	struct cf_conn *next;		/* idle list */
 };
 

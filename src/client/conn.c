@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -263,22 +264,32 @@ now_us(void)
  * the spin costs throughput only when the CPU would otherwise idle.
  * True if fd became readable.
  */
+/* Threads of this process waiting for a reply right now. */
+static atomic_uint waiting;
+
 static bool
 spin_for(int fd, unsigned spin_us)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	uint64_t t0;
+	bool ready = false;
 
-	if (spin_us == 0)
-		return false;
+	/* Only a lone waiter spins: with several threads waiting, the CPU
+	 * is better left to whoever computes the replies. */
+	if (atomic_fetch_add(&waiting, 1) != 0)
+		goto out;
 	t0 = now_us();
 	do {
 		pfd.revents = 0;
-		if (poll(&pfd, 1, 0) > 0)
-			return true;
+		if (poll(&pfd, 1, 0) > 0) {
+			ready = true;
+			break;
+		}
 		sched_yield();
-	} while (now_us() - t0 < spin_us);
-	return false;
+	} while (atomic_load(&waiting) == 1 && now_us() - t0 < spin_us);
+out:
+	atomic_fetch_sub(&waiting, 1);
+	return ready;
 }
 
 /* Waits for events on fd until the deadline: 0, COFFER_E_TIMEOUT, E_IO. */
@@ -378,8 +389,19 @@ ssl_wait(struct cf_conn *c, int ret, uint64_t deadline, int *sslerr)
 
 	*sslerr = e;
 	if (e == SSL_ERROR_WANT_READ) {
-		if (spin_for(c->fd, c->spin_us))
-			return 0;
+		/* A spin that found nothing makes the next ones wait: replies
+		 * on this connection take longer than spin_us (RSA, bulk). */
+		if (c->spin_skip > 0) {
+			c->spin_skip--;
+		} else if (c->spin_us > 0) {
+			if (spin_for(c->fd, c->spin_us)) {
+				c->spin_backoff = 0;
+				return 0;
+			}
+			c->spin_backoff = c->spin_backoff == 0 ? 1 :
+			    c->spin_backoff >= 64 ? 64 : c->spin_backoff * 2;
+			c->spin_skip = c->spin_backoff;
+		}
 		return wait_fd(c->fd, POLLIN, deadline);
 	}
 	if (e == SSL_ERROR_WANT_WRITE)
