@@ -12,7 +12,7 @@ PKGS=(
 	libmicrohttpd-dev libedit-dev libp11-kit-dev libcmocka-dev
 	python3 procps psmisc
 	opensc gnutls-bin libengine-pkcs11-openssl softhsm2 p11-kit
-	nginx-light curl openjdk-17-jdk-headless
+	nginx-light apache2 curl openjdk-17-jdk-headless
 )
 
 missing=()
