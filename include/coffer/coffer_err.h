@@ -66,7 +66,8 @@ extern "C" {
 	X(E_BUFFER_TOO_SMALL, -49, "buffer too small")                      \
 	X(E_PASSWORD_POLICY, -50, "password does not meet policy")          \
 	X(E_SESSION, -51, "session invalid")                                \
-	X(E_ROLE, -52, "role may not do this")
+	X(E_ROLE, -52, "role may not do this")                              \
+	X(E_TEMPLATE, -53, "template inconsistent")
 
 enum coffer_rc {
 #define COFFER_ERR_ENUM_(name, val, msg) COFFER_##name = (val),

@@ -50,7 +50,15 @@ Coffer__Empty cf_cmd_empty = COFFER__EMPTY__INIT;
  *                                               ACTIVE        WRITE AUDIT
  * obj_get_attrs, obj_find, crypto_*, wrap_key
  *                      CU                       ACTIVE        - (wrap: AUDIT)
- * random, mech_list    CO CU AU                 ACTIVE        -
+ * random, mech_list    anyone (PREAUTH)         ACTIVE        -
+ *
+ * random and mech_list need no login: PKCS#11 programs call
+ * C_GetMechanismList/C_GetMechanismInfo and C_GenerateRandom in a public
+ * session (SunPKCS11 at provider start, pkcs11-tool -M, p11tool
+ * --list-mechanisms). Neither touches an object or a user's data.
+ * Objects stay invisible until login, including CKA_PRIVATE=false ones:
+ * every object has an owner, and a session without a user has none
+ * (CloudHSM does the same).
  *
  * WRITE rows carry an idempotency key; they propose only for token objects
  * (session objects stay on this node). COs and AUs never see or use keys.
@@ -126,10 +134,10 @@ static const struct cf_cmd cmds[] = {
 	    CF_S_ACTIVE, OBJW, cf_h_unwrap_key },
 	{ COFFER__REQUEST__BODY_DERIVE_KEY, "derive_key", CF_R_CU,
 	    CF_S_ACTIVE, OBJW, cf_h_derive_key },
-	{ COFFER__REQUEST__BODY_RANDOM, "random",
-	    CF_R_CO | CF_R_CU | CF_R_AU, CF_S_ACTIVE, 0, cf_h_random },
-	{ COFFER__REQUEST__BODY_MECH_LIST, "mech_list",
-	    CF_R_CO | CF_R_CU | CF_R_AU, CF_S_ACTIVE, 0, cf_h_mech_list },
+	{ COFFER__REQUEST__BODY_RANDOM, "random", 0, CF_S_ACTIVE,
+	    CF_CMD_PREAUTH, cf_h_random },
+	{ COFFER__REQUEST__BODY_MECH_LIST, "mech_list", 0, CF_S_ACTIVE,
+	    CF_CMD_PREAUTH, cf_h_mech_list },
 #undef OBJW
 };
 

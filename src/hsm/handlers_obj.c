@@ -22,6 +22,7 @@
 #include "common/p11attr.h"
 #include "common/secmem.h"
 #include "crypto/keys.h"
+#include "crypto/keys_import.h"
 #include "crypto/mech.h"
 #include "hsm/handlers.h"
 #include "hsm/node.h"
@@ -149,7 +150,7 @@ cf_h_key_use(struct cf_cmd_ctx *ctx, uint64_t handle, uint64_t usage,
 		return rc;
 	if (owner && (rc = owner_only(ctx, r.o)) != 0)
 		goto out;
-	if (r.o->cls == CKO_DATA) {
+	if (r.o->cls == CKO_DATA || r.o->cls == CKO_CERTIFICATE) {
 		rc = COFFER_E_KEY_TYPE;
 		goto out;
 	}
@@ -601,6 +602,64 @@ cf_h_obj_generate_key_pair(struct cf_cmd_ctx *ctx)
 	return rc;
 }
 
+/*
+ * The key of a C_CreateObject public key template: CKA_PUBLIC_KEY_INFO
+ * (SubjectPublicKeyInfo DER or PEM), or the components (RSA: CKA_MODULUS
+ * and CKA_PUBLIC_EXPONENT; EC and Edwards: CKA_EC_PARAMS and
+ * CKA_EC_POINT). The given values are removed from a: cf_tmpl_finish
+ * puts them back, as the key encodes them.
+ */
+static int
+import_public(struct cf_cmd_ctx *ctx, struct cf_attrs *a, struct cf_key **k)
+{
+	const struct cf_attr *spki, *x, *y;
+	uint64_t kt = cf_attrs_ulong(a, CKA_KEY_TYPE, 0);
+	const char *what;
+	int rc;
+
+	*k = NULL;
+	spki = cf_attrs_find(a, CKA_PUBLIC_KEY_INFO);
+	if (spki != NULL && spki->n > 0) {
+		what = "CKA_PUBLIC_KEY_INFO does not parse";
+		rc = cf_key_import_public(spki->v, spki->n, k);
+	} else if (kt == CKK_RSA) {
+		x = cf_attrs_find(a, CKA_MODULUS);
+		y = cf_attrs_find(a, CKA_PUBLIC_EXPONENT);
+		what = "CKA_MODULUS and CKA_PUBLIC_EXPONENT: missing or not "
+		    "an RSA public key";
+		rc = x == NULL || y == NULL ? COFFER_E_TEMPLATE :
+		    cf_key_import_rsa_public(x->v, x->n, y->v, y->n, k);
+	} else if (kt == CKK_EC || kt == CKK_EC_EDWARDS) {
+		x = cf_attrs_find(a, CKA_EC_PARAMS);
+		y = cf_attrs_find(a, CKA_EC_POINT);
+		what = "CKA_EC_PARAMS and CKA_EC_POINT: missing, unknown "
+		    "curve or not a point on it";
+		rc = x == NULL || y == NULL ? COFFER_E_TEMPLATE :
+		    cf_key_import_ec_public(x->v, x->n, y->v, y->n, k);
+	} else {
+		what = "public keys are RSA, EC or EC_EDWARDS";
+		rc = COFFER_E_TEMPLATE;
+	}
+	if (rc == 0 && cf_key_type(*k) != kt) {
+		what = "CKA_KEY_TYPE does not match the key";
+		rc = COFFER_E_TEMPLATE;
+	}
+	if (rc != 0) {
+		if (rc != COFFER_E_NOMEM && rc != COFFER_E_TEMPLATE)
+			rc = COFFER_E_ATTRIBUTE;
+		snprintf(ctx->detail, sizeof(ctx->detail), "%s", what);
+		cf_key_free(*k);
+		*k = NULL;
+		return rc;
+	}
+	cf_attrs_del(a, CKA_PUBLIC_KEY_INFO);
+	cf_attrs_del(a, CKA_MODULUS);
+	cf_attrs_del(a, CKA_PUBLIC_EXPONENT);
+	cf_attrs_del(a, CKA_EC_PARAMS);
+	cf_attrs_del(a, CKA_EC_POINT);
+	return 0;
+}
+
 int
 cf_h_obj_create(struct cf_cmd_ctx *ctx)
 {
@@ -608,10 +667,9 @@ cf_h_obj_create(struct cf_cmd_ctx *ctx)
 	struct cf_attrs t = {0}, a = {0};
 	struct cf_key *k = NULL;
 	struct cf_newobj no = {0};
-	const struct cf_attr *spki;
 	uint8_t *mat = NULL;
 	size_t mat_len = 0;
-	uint64_t handle = 0, kt;
+	uint64_t handle = 0;
 	int rc;
 
 	if ((rc = parse_tmpl(ctx, rq->tmpl, rq->n_tmpl, &t)) != 0)
@@ -619,38 +677,33 @@ cf_h_obj_create(struct cf_cmd_ctx *ctx)
 	if ((rc = cf_tmpl_begin(CF_T_CREATE, CK_UNAVAILABLE_INFORMATION,
 	    CK_UNAVAILABLE_INFORMATION, &t, &a)) != 0) {
 		tmpl_detail(ctx, rc, "object");
-		if (rc == COFFER_E_ATTRIBUTE)
+		if (rc == COFFER_E_TEMPLATE)
 			snprintf(ctx->detail, sizeof(ctx->detail),
-			    "only public keys and data objects can be created; "
-			    "secret and private keys enter through unwrap");
+			    "only public keys, X.509 certificates and data "
+			    "objects can be created; secret and private keys "
+			    "enter through unwrap");
 		goto out;
 	}
-	if (cf_attrs_ulong(&a, CKA_CLASS, 0) == CKO_PUBLIC_KEY) {
-		spki = cf_attrs_find(&a, CKA_PUBLIC_KEY_INFO);
-		if (spki == NULL || spki->n == 0) {
-			rc = COFFER_E_ATTRIBUTE;
-			snprintf(ctx->detail, sizeof(ctx->detail),
-			    "a public key is imported as CKA_PUBLIC_KEY_INFO "
-			    "(SubjectPublicKeyInfo DER or PEM)");
+	switch (cf_attrs_ulong(&a, CKA_CLASS, 0)) {
+	case CKO_PUBLIC_KEY:
+		if ((rc = import_public(ctx, &a, &k)) != 0)
 			goto out;
-		}
-		if ((rc = cf_key_import_public(spki->v, spki->n, &k)) != 0) {
-			rc = COFFER_E_ATTRIBUTE;
-			snprintf(ctx->detail, sizeof(ctx->detail),
-			    "CKA_PUBLIC_KEY_INFO does not parse");
-			goto out;
-		}
-		kt = cf_attrs_ulong(&a, CKA_KEY_TYPE, 0);
-		if (kt != cf_key_type(k)) {
-			rc = COFFER_E_ATTRIBUTE;
-			snprintf(ctx->detail, sizeof(ctx->detail),
-			    "CKA_KEY_TYPE does not match the key");
-			goto out;
-		}
-		cf_attrs_del(&a, CKA_PUBLIC_KEY_INFO);
 		if ((rc = cf_tmpl_finish(CF_T_CREATE, 0, NULL, k, &a)) != 0 ||
 		    (rc = cf_h_serialize(k, &mat, &mat_len)) != 0)
 			goto out;
+		break;
+	case CKO_CERTIFICATE:
+		if ((rc = cf_tmpl_finish(CF_T_CREATE, 0, NULL, NULL,
+		    &a)) != 0) {
+			snprintf(ctx->detail, sizeof(ctx->detail), "%s",
+			    rc == COFFER_E_TEMPLATE ? "CKA_CHECK_VALUE does "
+			    "not match the certificate" : "CKA_VALUE is not a "
+			    "DER X.509 certificate");
+			goto out;
+		}
+		break;
+	default:
+		break;
 	}
 	no.attrs = &a;
 	no.material = mat;

@@ -326,7 +326,15 @@ static bool
 class_ok(uint64_t cls)
 {
 	return cls == CKO_DATA || cls == CKO_SECRET_KEY ||
-	    cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY;
+	    cls == CKO_PRIVATE_KEY || cls == CKO_PUBLIC_KEY ||
+	    cls == CKO_CERTIFICATE;
+}
+
+/* Objects without key material: data objects and certificates. */
+static bool
+no_material(uint64_t cls)
+{
+	return cls == CKO_DATA || cls == CKO_CERTIFICATE;
 }
 
 int
@@ -352,13 +360,18 @@ cf_obj_from_pb(const Coffer__ObjectRecord *r, uint64_t handle,
 	o->cls = cf_attrs_ulong(&o->attrs, CKA_CLASS, CK_UNAVAILABLE_INFORMATION);
 	o->key_type = cf_attrs_ulong(&o->attrs, CKA_KEY_TYPE,
 	    CK_UNAVAILABLE_INFORMATION);
-	if (!class_ok(o->cls) || (o->cls != CKO_DATA &&
+	if (!class_ok(o->cls) || (!no_material(o->cls) &&
 	    o->key_type == CK_UNAVAILABLE_INFORMATION))
 		goto fail;
-	if ((o->cls == CKO_DATA) != (r->material.len == 0))
+	if (o->cls == CKO_CERTIFICATE && (o->key_type !=
+	    CK_UNAVAILABLE_INFORMATION || cf_attrs_ulong(&o->attrs,
+	    CKA_CERTIFICATE_TYPE, CK_UNAVAILABLE_INFORMATION) != CKC_X_509))
+		goto fail;
+	if (no_material(o->cls) != (r->material.len == 0))
 		goto fail;
 	/* Values that are never stored as attributes. */
-	if (o->cls != CKO_DATA && cf_attrs_find(&o->attrs, CKA_VALUE) != NULL)
+	if (!no_material(o->cls) &&
+	    cf_attrs_find(&o->attrs, CKA_VALUE) != NULL)
 		goto fail;
 	if (cf_attrs_find(&o->attrs, CKA_COFFER_OWNER_) != NULL ||
 	    cf_attrs_find(&o->attrs, CKA_COFFER_SHARED_) != NULL)
@@ -462,7 +475,7 @@ cf_obj_key(struct cf_obj *o, struct cf_keyref **out)
 	int rc;
 
 	*out = NULL;
-	if (o->cls == CKO_DATA || o->material_len == 0)
+	if (no_material(o->cls) || o->material_len == 0)
 		return COFFER_E_KEY_TYPE;
 	pthread_mutex_lock(&cache_mu);
 	if (o->key != NULL) {

@@ -14,6 +14,11 @@
  *   - what C_GetAttributeValue returns: never a key value or a private
  *     component, whatever SENSITIVE and EXTRACTABLE say (keys leave the
  *     node only wrapped).
+ *
+ * C_CreateObject makes data objects, X.509 certificates and public keys
+ * (as CKA_PUBLIC_KEY_INFO or by components). Secret and private keys are
+ * refused with COFFER_E_TEMPLATE (CKR_TEMPLATE_INCONSISTENT): they enter
+ * only through unwrap, so a key value never crosses the wire in clear.
  */
 #include <p11-kit/pkcs11.h>
 
@@ -24,6 +29,7 @@
 #include "common/p11attr.h"
 #include "common/secmem.h"
 #include "crypto/keys.h"
+#include "crypto/keys_import.h"
 #include "hsm/objects.h"
 
 /* Classes. */
@@ -31,8 +37,9 @@
 #define C_S	0x2u	/* secret key */
 #define C_PR	0x4u	/* private key */
 #define C_PU	0x8u	/* public key */
+#define C_C	0x10u	/* certificate (X.509 only) */
 #define C_K	(C_S | C_PR | C_PU)
-#define C_ALL	(C_D | C_K)
+#define C_ALL	(C_D | C_K | C_C)
 
 /* Flags. */
 #define F_GIVE	0x01u	/* caller may give it when making an object */
@@ -44,6 +51,7 @@
 #define F_SENS	0x40u	/* exists but is never returned */
 #define F_GEN	0x80u	/* caller may give it to key generation only */
 #define F_LEN	0x100u	/* secret key length: generate, unwrap, derive */
+#define F_IMP	0x200u	/* public key component: C_CreateObject only */
 
 struct rule {
 	uint64_t type;
@@ -89,18 +97,41 @@ static const struct rule rules[] = {
 	{ CKA_ALWAYS_AUTHENTICATE, C_PR, F_GIVE },
 	{ CKA_CHECK_VALUE, C_S, 0 },
 	{ CKA_VALUE_LEN, C_S, F_LEN },
-	{ CKA_MODULUS, C_PR | C_PU, F_RSA },
+	{ CKA_MODULUS, C_PU, F_RSA | F_IMP },
+	{ CKA_MODULUS, C_PR, F_RSA },
 	{ CKA_MODULUS_BITS, C_PU, F_RSA | F_GEN },
-	{ CKA_PUBLIC_EXPONENT, C_PR | C_PU, F_RSA | F_GEN },
+	{ CKA_PUBLIC_EXPONENT, C_PU, F_RSA | F_GEN | F_IMP },
+	{ CKA_PUBLIC_EXPONENT, C_PR, F_RSA | F_GEN },
 	{ CKA_PRIVATE_EXPONENT, C_PR, F_RSA | F_SENS },
 	{ CKA_PRIME_1, C_PR, F_RSA | F_SENS },
 	{ CKA_PRIME_2, C_PR, F_RSA | F_SENS },
 	{ CKA_EXPONENT_1, C_PR, F_RSA | F_SENS },
 	{ CKA_EXPONENT_2, C_PR, F_RSA | F_SENS },
 	{ CKA_COEFFICIENT, C_PR, F_RSA | F_SENS },
-	{ CKA_EC_PARAMS, C_PR | C_PU, F_EC | F_GEN },
-	{ CKA_EC_POINT, C_PU, F_EC },
+	{ CKA_EC_PARAMS, C_PU, F_EC | F_GEN | F_IMP },
+	{ CKA_EC_PARAMS, C_PR, F_EC | F_GEN },
+	{ CKA_EC_POINT, C_PU, F_EC | F_IMP },
 	{ CKA_PUBLIC_KEY_INFO, C_PR | C_PU, 0 },	/* create: see begin */
+	/* Certificates (PKCS#11 3.0 §4.6): public objects; only ID, ISSUER,
+	 * SERIAL_NUMBER (and the common LABEL...) change after creation;
+	 * the value is returned. CKA_CHECK_VALUE is computed (a given one
+	 * must match). */
+	{ CKA_CERTIFICATE_TYPE, C_C, F_GIVE },
+	{ CKA_TRUSTED, C_C, 0 },		/* CO only: see check_set */
+	{ CKA_CERTIFICATE_CATEGORY, C_C, F_GIVE },
+	{ CKA_CHECK_VALUE, C_C, F_GIVE },
+	{ CKA_START_DATE, C_C, F_GIVE },
+	{ CKA_END_DATE, C_C, F_GIVE },
+	{ CKA_PUBLIC_KEY_INFO, C_C, F_GIVE },
+	{ CKA_SUBJECT, C_C, F_GIVE },
+	{ CKA_ID, C_C, F_GIVE | F_MOD },
+	{ CKA_ISSUER, C_C, F_GIVE | F_MOD },
+	{ CKA_SERIAL_NUMBER, C_C, F_GIVE | F_MOD },
+	{ CKA_VALUE, C_C, F_GIVE },
+	{ CKA_URL, C_C, F_GIVE },
+	{ CKA_HASH_OF_SUBJECT_PUBLIC_KEY, C_C, F_GIVE },
+	{ CKA_HASH_OF_ISSUER_PUBLIC_KEY, C_C, F_GIVE },
+	{ CKA_NAME_HASH_ALGORITHM, C_C, F_GIVE },
 };
 
 static unsigned
@@ -115,6 +146,8 @@ cls_bit(uint64_t cls)
 		return C_PR;
 	case CKO_PUBLIC_KEY:
 		return C_PU;
+	case CKO_CERTIFICATE:
+		return C_C;
 	}
 	return 0;
 }
@@ -160,10 +193,17 @@ givable(const struct rule *r, enum cf_tmpl_op op, uint64_t cls,
 			return COFFER_E_ATTRIBUTE;	/* not supported */
 		return 0;
 	}
+	/* Tools write CKA_TRUSTED=false with certificates; true is for a
+	 * CO, after the fact (cf_tmpl_check_set). */
+	if (r->type == CKA_TRUSTED && a->n == 1 && a->v[0] == 0)
+		return 0;
 	if ((r->flags & F_GEN) && op == CF_T_GEN_PUB)
 		return 0;
 	if ((r->flags & F_LEN) && (op == CF_T_GENERATE ||
 	    op == CF_T_UNWRAP || op == CF_T_DERIVE))
+		return 0;
+	/* Importing a public key by its components. */
+	if ((r->flags & F_IMP) && op == CF_T_CREATE)
 		return 0;
 	/* Importing a public key: the SubjectPublicKeyInfo is the value. */
 	if (op == CF_T_CREATE && cls == CKO_PUBLIC_KEY &&
@@ -196,7 +236,7 @@ defaults(uint64_t cls, struct cf_attrs *l)
 
 	rc |= set_default_bool(l, CKA_TOKEN, false);
 	rc |= set_default_bool(l, CKA_PRIVATE, cls != CKO_PUBLIC_KEY &&
-	    cls != CKO_DATA);
+	    cls != CKO_DATA && cls != CKO_CERTIFICATE);
 	rc |= set_default_bool(l, CKA_MODIFIABLE, true);
 	rc |= set_default_bool(l, CKA_COPYABLE, true);
 	rc |= set_default_bool(l, CKA_DESTROYABLE, true);
@@ -205,6 +245,22 @@ defaults(uint64_t cls, struct cf_attrs *l)
 		rc |= set_default_empty(l, CKA_APPLICATION);
 		rc |= set_default_empty(l, CKA_OBJECT_ID);
 		rc |= set_default_empty(l, CKA_VALUE);
+		return rc != 0 ? COFFER_E_NOMEM : 0;
+	}
+	if (cb == C_C) {
+		rc |= set_default_bool(l, CKA_TRUSTED, false);
+		rc |= cf_attrs_find(l, CKA_CERTIFICATE_CATEGORY) != NULL ? 0 :
+		    cf_attrs_set_ulong(l, CKA_CERTIFICATE_CATEGORY, 0);
+		rc |= cf_attrs_find(l, CKA_NAME_HASH_ALGORITHM) != NULL ? 0 :
+		    cf_attrs_set_ulong(l, CKA_NAME_HASH_ALGORITHM, CKM_SHA_1);
+		rc |= set_default_empty(l, CKA_ID);
+		rc |= set_default_empty(l, CKA_ISSUER);
+		rc |= set_default_empty(l, CKA_SERIAL_NUMBER);
+		rc |= set_default_empty(l, CKA_START_DATE);
+		rc |= set_default_empty(l, CKA_END_DATE);
+		rc |= set_default_empty(l, CKA_URL);
+		rc |= set_default_empty(l, CKA_HASH_OF_SUBJECT_PUBLIC_KEY);
+		rc |= set_default_empty(l, CKA_HASH_OF_ISSUER_PUBLIC_KEY);
 		return rc != 0 ? COFFER_E_NOMEM : 0;
 	}
 	rc |= set_default_empty(l, CKA_ID);
@@ -266,12 +322,26 @@ cf_tmpl_begin(enum cf_tmpl_op op, uint64_t cls, uint64_t key_type,
 	}
 	if (cls_bit(cls) == 0)
 		return COFFER_E_ATTRIBUTE;
-	/* C_CreateObject makes public keys and data objects only: secret
-	 * and private keys enter through unwrap (keys never travel in
-	 * clear). */
-	if (op == CF_T_CREATE && cls != CKO_PUBLIC_KEY && cls != CKO_DATA)
-		return COFFER_E_ATTRIBUTE;
-	if (cls != CKO_DATA && key_type == CK_UNAVAILABLE_INFORMATION)
+	/* C_CreateObject makes public keys, certificates and data objects
+	 * only: secret and private keys enter through unwrap (keys never
+	 * travel in clear). */
+	if (op == CF_T_CREATE && (cls == CKO_SECRET_KEY ||
+	    cls == CKO_PRIVATE_KEY))
+		return COFFER_E_TEMPLATE;
+	if (cls == CKO_CERTIFICATE) {
+		if (op != CF_T_CREATE && op != CF_T_COPY)
+			return COFFER_E_TEMPLATE;
+		if (key_type != CK_UNAVAILABLE_INFORMATION)
+			return COFFER_E_TEMPLATE;
+		a = cf_attrs_find(tmpl, CKA_CERTIFICATE_TYPE);
+		if (a == NULL)
+			return COFFER_E_TEMPLATE;	/* incomplete */
+		if (cf_attr_get_ulong(a->v, a->n, &v) != 0 || v != CKC_X_509)
+			return COFFER_E_ATTRIBUTE;	/* value invalid */
+		a = cf_attrs_find(tmpl, CKA_VALUE);
+		if (a == NULL || a->n == 0)
+			return COFFER_E_TEMPLATE;	/* no URL-only certs */
+	} else if (cls != CKO_DATA && key_type == CK_UNAVAILABLE_INFORMATION)
 		return COFFER_E_ATTRIBUTE;
 	for (i = 0; i < tmpl->n; i++) {
 		a = &tmpl->a[i];
@@ -292,8 +362,8 @@ cf_tmpl_begin(enum cf_tmpl_op op, uint64_t cls, uint64_t key_type,
 	}
 	rc = COFFER_E_NOMEM;
 	if (cf_attrs_set_ulong(out, CKA_CLASS, cls) != 0 ||
-	    (cls != CKO_DATA && cf_attrs_set_ulong(out, CKA_KEY_TYPE,
-	    key_type) != 0))
+	    (cls != CKO_DATA && cls != CKO_CERTIFICATE &&
+	    cf_attrs_set_ulong(out, CKA_KEY_TYPE, key_type) != 0))
 		goto fail;
 	if ((rc = defaults(cls, out)) != 0)
 		goto fail;
@@ -353,6 +423,52 @@ put_spki(struct cf_attrs *l, const struct cf_key *k)
 	return rc;
 }
 
+/* Put v as type unless the caller gave a value (any value: PKCS#11 has
+ * the application supply SUBJECT, ISSUER... and does not check them). */
+static int
+put_missing(struct cf_attrs *l, uint64_t type, const uint8_t *v, size_t n)
+{
+	const struct cf_attr *a = cf_attrs_find(l, type);
+
+	if (a != NULL && a->n > 0)
+		return 0;
+	return cf_attrs_set(l, type, v, n);
+}
+
+/* An X.509 certificate: what can be read from CKA_VALUE. */
+static int
+finish_cert(struct cf_attrs *l)
+{
+	const struct cf_attr *v = cf_attrs_find(l, CKA_VALUE);
+	const struct cf_attr *cv;
+	struct cf_cert_info ci;
+	int rc;
+
+	if (v == NULL || v->n == 0)
+		return COFFER_E_TEMPLATE;
+	if ((rc = cf_cert_x509_info(v->v, v->n, &ci)) != 0)
+		goto out;
+	cv = cf_attrs_find(l, CKA_CHECK_VALUE);
+	if (cv != NULL && cv->n > 0 && (cv->n != sizeof(ci.check) ||
+	    memcmp(cv->v, ci.check, sizeof(ci.check)) != 0)) {
+		rc = COFFER_E_TEMPLATE;
+		goto out;
+	}
+	if ((rc = cf_attrs_set(l, CKA_CHECK_VALUE, ci.check,
+	    sizeof(ci.check))) != 0 ||
+	    (rc = put_missing(l, CKA_SUBJECT, ci.subject,
+	    ci.subject_len)) != 0 ||
+	    (rc = put_missing(l, CKA_ISSUER, ci.issuer, ci.issuer_len)) != 0 ||
+	    (rc = put_missing(l, CKA_SERIAL_NUMBER, ci.serial,
+	    ci.serial_len)) != 0 ||
+	    (rc = put_missing(l, CKA_PUBLIC_KEY_INFO, ci.spki,
+	    ci.spki_len)) != 0)
+		goto out;
+ out:
+	cf_cert_info_clear(&ci);
+	return rc;
+}
+
 int
 cf_tmpl_finish(enum cf_tmpl_op op, uint64_t gen_mech,
     const struct cf_attrs *base, const struct cf_key *key,
@@ -365,6 +481,8 @@ cf_tmpl_finish(enum cf_tmpl_op op, uint64_t gen_mech,
 
 	if (cls == CKO_DATA)
 		return 0;
+	if (cls == CKO_CERTIFICATE)
+		return op == CF_T_CREATE ? finish_cert(l) : 0;
 	if (key == NULL)
 		return COFFER_E_INTERNAL;
 	if (op != CF_T_COPY) {

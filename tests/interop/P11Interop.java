@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // Java 17 JCE through SunPKCS11 against a PKCS#11 token.
-// Usage: java P11Interop <sunpkcs11.cfg> <PIN> [keytool-alias]
+// Usage: java P11Interop <sunpkcs11.cfg> <PIN> [keytool-alias [noimport]]
 // Prints "PASS name" / "FAIL name: reason" per check, then "N passed, N failed".
 // Everything made in the token is checked with a software provider
 // (SunRsaSign, SunEC, SunJCE) on the other side.
+//
+// noimport: the token refuses secret and private keys by value
+// (C_CreateObject with CKA_VALUE -> CKR_TEMPLATE_INCONSISTENT; Coffer:
+// keys enter only wrapped). Then software keys are checked to be refused
+// cleanly, and the "known key" checks use token keys whose value is
+// learned by wrapping them under the token's RSA public key (C_WrapKey,
+// CKM_RSA_PKCS) and decrypting that with the private key (C_Decrypt).
 import java.security.*;
 import java.security.cert.Certificate;
 import java.security.spec.*;
@@ -48,12 +55,44 @@ public class P11Interop {
 	static KeyStore ks;
 	static KeyPair rsa, ec;
 	static SecretKey aes;
+	static boolean noImport;
 	static final byte[] DATA = "SunPKCS11 interop data, Coffer".repeat(20).getBytes();
+
+	// The value of a token secret key: C_WrapKey under the token RSA
+	// public key, C_Decrypt with the private key (both CKM_RSA_PKCS).
+	static byte[] wrapOut(SecretKey k) throws Exception {
+		Cipher w = Cipher.getInstance("RSA/ECB/PKCS1Padding", p11);
+		w.init(Cipher.WRAP_MODE, rsa.getPublic());
+		byte[] wrapped = w.wrap(k);
+		expect(wrapped.length == 256, "wrapped length " + wrapped.length);
+		Cipher d = Cipher.getInstance("RSA/ECB/PKCS1Padding", p11);
+		d.init(Cipher.DECRYPT_MODE, rsa.getPrivate());
+		return d.doFinal(wrapped);
+	}
+
+	// The token refuses a key by value, cleanly.
+	static void refused(Check c) throws Exception {
+		try {
+			c.run();
+		} catch (Exception e) {
+			StringBuilder sb = new StringBuilder(e.toString());
+			for (Throwable x = e.getCause(); x != null; x = x.getCause())
+				sb.append(" <- ").append(x);
+			String s = sb.toString();
+			expect(s.contains("CKR_TEMPLATE_INCONSISTENT") &&
+			    !s.contains("CKR_ATTRIBUTE_TYPE_INVALID"),
+			    "refused, but not with CKR_TEMPLATE_INCONSISTENT: " + s);
+			System.out.println("  refused: " + s);
+			return;
+		}
+		throw new AssertionError("key imported by value");
+	}
 
 	public static void main(String[] a) throws Exception {
 		String cfg = a[0];
 		char[] pin = a[1].toCharArray();
-		String ktAlias = a.length > 2 ? a[2] : null;
+		String ktAlias = a.length > 2 && !a[2].isEmpty() ? a[2] : null;
+		noImport = a.length > 3 && a[3].equals("noimport");
 		SecureRandom rnd = new SecureRandom();
 
 		check("provider_configure", () -> {
@@ -187,15 +226,36 @@ public class P11Interop {
 			c.init(Cipher.DECRYPT_MODE, aes, new IvParameterSpec(iv));
 			expect(Arrays.equals(c.doFinal(ct), DATA), "CBC round trip");
 		});
-		// A known key (imported as a session object) against SunJCE.
+		// A known key against SunJCE: imported as a session object, or
+		// (noimport) the token key whose value was wrapped out.
 		byte[] kb = new byte[32];
 		rnd.nextBytes(kb);
+		SecretKeySpec soft = new SecretKeySpec(kb, "AES");
+		final Key tokenKey = noImport ? aes : soft;
+		if (noImport) {
+			check("import_secret_key_refused", () -> {
+				refused(() -> {
+					Cipher c = Cipher.getInstance("AES/CBC/PKCS5Padding", p11);
+					c.init(Cipher.ENCRYPT_MODE, soft,
+					    new IvParameterSpec(new byte[16]));
+				});
+				refused(() -> {
+					Mac m = Mac.getInstance("HmacSHA256", p11);
+					m.init(new SecretKeySpec(kb, "HmacSHA256"));
+				});
+			});
+			check("wrap_out_token_aes_key", () -> {
+				byte[] v = wrapOut(aes);
+				expect(v.length == 32, "AES-256 value length " + v.length);
+				System.arraycopy(v, 0, kb, 0, 32);
+			});
+		}
 		SecretKeySpec known = new SecretKeySpec(kb, "AES");
 		check("cipher_aes_gcm_vs_sunjce", () -> {
 			byte[] iv = new byte[12];
 			rnd.nextBytes(iv);
 			Cipher c = Cipher.getInstance("AES/GCM/NoPadding", p11);
-			c.init(Cipher.ENCRYPT_MODE, known, new GCMParameterSpec(128, iv));
+			c.init(Cipher.ENCRYPT_MODE, tokenKey, new GCMParameterSpec(128, iv));
 			byte[] ct = c.doFinal(DATA);
 			Cipher s = Cipher.getInstance("AES/GCM/NoPadding", "SunJCE");
 			s.init(Cipher.DECRYPT_MODE, known, new GCMParameterSpec(128, iv));
@@ -208,18 +268,25 @@ public class P11Interop {
 			s.init(Cipher.ENCRYPT_MODE, known, new IvParameterSpec(iv));
 			byte[] ct = s.doFinal(DATA);
 			Cipher c = Cipher.getInstance("AES/CBC/PKCS5Padding", p11);
-			c.init(Cipher.DECRYPT_MODE, known, new IvParameterSpec(iv));
+			c.init(Cipher.DECRYPT_MODE, tokenKey, new IvParameterSpec(iv));
 			expect(Arrays.equals(c.doFinal(ct), DATA), "token cannot decrypt");
 		});
 		check("mac_hmacsha256_vs_sunjce", () -> {
 			byte[] hk = new byte[32];
 			rnd.nextBytes(hk);
-			SecretKeySpec k = new SecretKeySpec(hk, "HmacSHA256");
+			Key k = new SecretKeySpec(hk, "HmacSHA256");
+			if (noImport) {
+				KeyGenerator g = KeyGenerator.getInstance("HmacSHA256", p11);
+				g.init(256);
+				k = g.generateKey();
+				hk = wrapOut((SecretKey)k);
+				expect(hk.length == 32, "HMAC key length " + hk.length);
+			}
 			Mac m = Mac.getInstance("HmacSHA256", p11);
 			m.init(k);
 			byte[] t = m.doFinal(DATA);
 			Mac s = Mac.getInstance("HmacSHA256", "SunJCE");
-			s.init(k);
+			s.init(new SecretKeySpec(hk, "HmacSHA256"));
 			expect(Arrays.equals(s.doFinal(DATA), t), "HMAC differs from SunJCE");
 		});
 		check("mac_hmacsha256_token_key", () -> {
@@ -235,9 +302,19 @@ public class P11Interop {
 			expect(t1.length == 32 && Arrays.equals(m.doFinal(), t1),
 			    "multi-part HMAC differs");
 		});
+		if (noImport)
+			check("keystore_store_software_key_refused", () -> {
+				refused(() -> ks.setEntry("java-soft", new KeyStore.SecretKeyEntry(
+				    new SecretKeySpec(new byte[32], "AES")), null));
+				KeyStore k2 = KeyStore.getInstance("PKCS11", p11);
+				k2.load(null, pin);
+				expect(!Collections.list(k2.aliases()).contains("java-soft"),
+				    "refused key listed");
+			});
 		check("keystore_store_secret_key", () -> {
+			// A token key is copied (C_CopyObject) under the alias.
 			ks.setEntry("java-aes", new KeyStore.SecretKeyEntry(
-			    new SecretKeySpec(kb, "AES")), null);
+			    noImport ? aes : new SecretKeySpec(kb, "AES")), null);
 			KeyStore k2 = KeyStore.getInstance("PKCS11", p11);
 			k2.load(null, pin);
 			List<String> al = Collections.list(k2.aliases());

@@ -69,7 +69,7 @@ class Target:
         self.so_pin = so_pin
         self._cleanup = cleanup
         # Known limitations of the token under test (documented in
-        # docs/INTEGRATIONS_TESTED.md), e.g. "oaep-sha1-only" for SoftHSMv2.
+        # docs/INTEGRATIONS.md), e.g. "oaep-sha1-only" for SoftHSMv2.
         self.quirks = set(quirks)
 
     def path(self, *p):
@@ -162,8 +162,11 @@ def setup_coffer(name, module=None, token="coffer"):
                   indent=2)
     env = _base_env()
     env["COFFER_PKCS11_CONF"] = conf
+    # no-import-by-value: C_CreateObject of secret and private keys is
+    # refused (CKR_TEMPLATE_INCONSISTENT); keys enter through unwrap.
     t = Target("coffer", module, "%s:%s" % (CU_USER, CU_PASSWORD), token,
-               henv.dir, env, cleanup=lambda: henv.node.stop())
+               henv.dir, env, cleanup=lambda: henv.node.stop(),
+               quirks=("no-import-by-value",))
 
     def tail():
         text = ""

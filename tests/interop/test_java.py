@@ -48,9 +48,30 @@ def keytool(*args, check=True):
 
 
 def keytool_genkeypair():
+    # -providername: the key pair is generated in the token (keytool makes
+    # it in software otherwise and stores it by value).
     keytool("-genkeypair", "-alias", ALIAS, "-keyalg", "RSA", "-keysize",
             "2048", "-sigalg", "SHA256withRSA", "-dname", "CN=java-kt",
-            "-validity", "30")
+            "-validity", "30", "-providername", "SunPKCS11-Interop")
+
+
+def keytool_software_key():
+    # A key pair made in software and stored by value (C_CreateObject of
+    # a private key): SoftHSMv2 takes it, Coffer refuses it cleanly.
+    # (RSA: keytool takes SunRsaSign's generator; for EC it may pick the
+    # token's own.)
+    p = keytool("-genkeypair", "-alias", "java-sw", "-keyalg", "RSA",
+                "-keysize", "2048", "-sigalg", "SHA256withRSA",
+                "-dname", "CN=java-sw", "-validity", "30", check=False)
+    out = p.stdout + p.stderr
+    if "no-import-by-value" in t.quirks:
+        expect(p.returncode != 0, "private key stored by value:\n" + out)
+        expect("CKR_TEMPLATE_INCONSISTENT" in out and
+               "CKR_ATTRIBUTE_TYPE_INVALID" not in out, out)
+        p = keytool("-list")
+        expect("java-sw" not in p.stdout, p.stdout)
+    else:
+        expect(p.returncode == 0, out)
 
 
 def keytool_list():
@@ -71,7 +92,9 @@ def javac():
 
 def java_program():
     p = run(["java", "-XX:ErrorFile=" + f("hs_err_%p.log"), "-cp",
-             f("classes"), "P11Interop", CFG, t.pin, ALIAS], t.env,
+             f("classes"), "P11Interop", CFG, t.pin, ALIAS,
+             "noimport" if "no-import-by-value" in t.quirks else "import"],
+            t.env,
             check=False, timeout=600, cwd=t.dir)
     results = 0
     for line in p.stdout.splitlines():
@@ -106,6 +129,7 @@ if c.need_tools("java", "javac", "keytool", "pkcs11-tool", "openssl"):
     c.check("sunpkcs11_config", write_cfg)
     c.check("keytool_genkeypair", keytool_genkeypair)
     c.check("keytool_list_exportcert", keytool_list)
+    c.check("keytool_software_key", keytool_software_key)
     c.check("javac", javac)
     c.check("java_run", java_program)
     c.check("token_objects_after_java", token_objects)

@@ -63,8 +63,10 @@ static const struct {
 	{ 79, "wrap_key",		"CU",		"A" },
 	{ 80, "unwrap_key",		"CU",		"A" },
 	{ 81, "derive_key",		"CU",		"A" },
-	{ 82, "random",			"CO CU AU",	"A" },
-	{ 83, "mech_list",		"CO CU AU",	"A" },
+	/* PKCS#11 public sessions list mechanisms and draw random
+	 * bytes before C_Login. */
+	{ 82, "random",			"*",		"A" },
+	{ 83, "mech_list",		"*",		"A" },
 };
 #define NPOLICY (sizeof(policy) / sizeof(policy[0]))
 
@@ -197,6 +199,14 @@ test_spot_checks(void **st)
 	assert_int_equal(AUTHZ(20, ERROR, NONE), COFFER_E_SELFTEST);
 	assert_int_equal(AUTHZ(22, ERROR, CO), COFFER_E_SELFTEST);
 	assert_int_equal(AUTHZ(20, UNKNOWN, NONE), COFFER_E_STATE);
+	/* Before C_Login: mechanisms and random, never objects. */
+	assert_int_equal(AUTHZ(82, ACTIVE, NONE), 0);
+	assert_int_equal(AUTHZ(83, ACTIVE, NONE), 0);
+	assert_int_equal(AUTHZ(83, ACTIVE, CU), 0);
+	assert_int_equal(AUTHZ(82, UNINIT, NONE), COFFER_E_STATE);
+	assert_int_equal(AUTHZ(83, ZEROIZED, NONE), COFFER_E_ZEROIZED);
+	assert_int_equal(AUTHZ(71, ACTIVE, NONE), COFFER_E_NOTLOGGEDIN);
+	assert_int_equal(AUTHZ(69, ACTIVE, NONE), COFFER_E_NOTLOGGEDIN);
 	/* Writes are flagged (need an idempotency key) and audited. */
 	assert_true(cf_cmd_find(22)->flags & CF_CMD_WRITE);
 	assert_true(cf_cmd_find(22)->flags & CF_CMD_AUDIT);

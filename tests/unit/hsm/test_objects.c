@@ -1457,6 +1457,289 @@ test_ops_lifecycle(void **ts)
 	assert_int_equal(rc_of(call(&alice, &rq)), COFFER_E_OP_NOT_INIT);
 }
 
+/* --- C_CreateObject: public keys by components, certificates, refusals ---- */
+
+static int
+create(struct cf_session *s, struct tb *t, uint64_t *h)
+{
+	Coffer__Request rq = COFFER__REQUEST__INIT;
+	Coffer__ObjCreateReq c = COFFER__OBJ_CREATE_REQ__INIT;
+	Coffer__Response *r;
+	int rc;
+
+	c.n_tmpl = t->n;
+	c.tmpl = t->p;
+	rq.body_case = COFFER__REQUEST__BODY_OBJ_CREATE;
+	rq.obj_create = &c;
+	r = call(s, &rq);
+	rc = r->rc;
+	*h = rc == 0 ? r->obj_create->handle : 0;
+	coffer__response__free_unpacked(r, NULL);
+	return rc;
+}
+
+/* The public key of object h equals pk (compared by OpenSSL). */
+static void
+assert_same_pub(struct cf_session *s, uint64_t h, EVP_PKEY *pk)
+{
+	EVP_PKEY *got = export_pub(s, h);
+
+	assert_int_equal(EVP_PKEY_eq(got, pk), 1);
+	EVP_PKEY_free(got);
+}
+
+static size_t
+bn_param(EVP_PKEY *pk, const char *name, uint8_t *out, size_t max)
+{
+	BIGNUM *bn = NULL;
+	int n;
+
+	assert_int_equal(EVP_PKEY_get_bn_param(pk, name, &bn), 1);
+	n = BN_num_bytes(bn);
+	assert_true(n > 0 && (size_t)n <= max);
+	BN_bn2bin(bn, out);
+	BN_free(bn);
+	return (size_t)n;
+}
+
+static void
+test_create_import(void **ts)
+{
+	/* DER OIDs of P-256 and Ed25519 (RFC 5480, RFC 8410). */
+	static const uint8_t p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+	    0x3d, 0x03, 0x01, 0x07 };
+	static const uint8_t ed25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
+	uint8_t n[512], e[8], pt[70], der[72], buf[1024];
+	size_t nl, el, ptl, bl;
+	struct tb t;
+	uint64_t h, other;
+	EVP_PKEY *rsa, *ec, *ed;
+
+	/* Secret and private keys by value: refused, as a template
+	 * inconsistency (never "unknown attribute"). */
+	memset(n, 0x5a, 32);
+	t = (struct tb){0};
+	tb_ulong(&t, CKA_CLASS, CKO_SECRET_KEY);
+	tb_ulong(&t, CKA_KEY_TYPE, CKK_AES);
+	tb_bytes(&t, CKA_VALUE, n, 32);
+	assert_int_equal(create(&alice, &t, &h), COFFER_E_TEMPLATE);
+	t = (struct tb){0};
+	tb_ulong(&t, CKA_CLASS, CKO_PRIVATE_KEY);
+	tb_ulong(&t, CKA_KEY_TYPE, CKK_EC);
+	tb_bytes(&t, CKA_EC_PARAMS, p256, sizeof(p256));
+	tb_bytes(&t, CKA_VALUE, n, 32);
+	assert_int_equal(create(&alice, &t, &h), COFFER_E_TEMPLATE);
+	t = (struct tb){0};
+	tb_ulong(&t, CKA_CLASS, CKO_SECRET_KEY);
+	tb_ulong(&t, CKA_KEY_TYPE, CKK_GENERIC_SECRET);
+	assert_int_equal(create(&alice, &t, &h), COFFER_E_TEMPLATE);
+
+	/* RSA public key from CKA_MODULUS + CKA_PUBLIC_EXPONENT. */
+	rsa = EVP_RSA_gen(2048);
+	assert_non_null(rsa);
+	nl = bn_param(rsa, "n", n, sizeof(n));
+	el = bn_param(rsa, "e", e, sizeof(e));
+	t = (struct tb){0};
+	tb_ulong(&t, CKA_CLASS, CKO_PUBLIC_KEY);
+	tb_ulong(&t, CKA_KEY_TYPE, CKK_RSA);
+	tb_bytes(&t, CKA_MODULUS, n, nl);
+	tb_bytes(&t, CKA_PUBLIC_EXPONENT, e, el);
+	tb_bool(&t, CKA_TOKEN, 1);
+	tb_str(&t, CKA_LABEL, "imp-rsa");
+	assert_int_equal(create(&alice, &t, &h), 0);
+	assert_same_pub(&alice, h, rsa);
+	assert_int_equal(get_ulong(&alice, h, CKA_MODULUS_BITS), 2048);
+	assert_int_equal(get_bool(&alice, h, CKA_LOCAL), 0);
+	bl = sizeof(buf);
+	assert_int_equal(get_attr(&alice, h, CKA_MODULUS, buf, &bl), 0);
+	assert_int_equal(bl, nl);
+	assert_memory_equal(buf, n, nl);
+	/* An even modulus or a missing exponent is no RSA key. */
+	t.a[2].value.data[nl - 1] &= 0xfe;
+	assert_int_equal(create(&alice, &t, &other), COFFER_E_ATTRIBUTE);
+	t.a[2].value.data[nl - 1] |= 1;
+	t.n = 3;
+	assert_int_equal(create(&alice, &t, &other), COFFER_E_TEMPLATE);
+	EVP_PKEY_free(rsa);
+
+	/* EC P-256: EC_POINT as a DER OCTET STRING and raw. */
+	ec = EVP_EC_gen("P-256");
+	assert_non_null(ec);
+	assert_int_equal(EVP_PKEY_get_octet_string_param(ec,
+	    "encoded-pub-key", pt, sizeof(pt), &ptl), 1);
+	assert_int_equal(ptl, 65);
+	der[0] = 0x04;
+	der[1] = (uint8_t)ptl;
+	memcpy(der + 2, pt, ptl);
+	t = (struct tb){0};
+	tb_ulong(&t, CKA_CLASS, CKO_PUBLIC_KEY);
+	tb_ulong(&t, CKA_KEY_TYPE, CKK_EC);
+	tb_bytes(&t, CKA_EC_PARAMS, p256, sizeof(p256));
+	tb_bytes(&t, CKA_EC_POINT, der, ptl + 2);
+	assert_int_equal(create(&alice, &t, &h), 0);
+	assert_same_pub(&alice, h, ec);
+	bl = sizeof(buf);
+	assert_int_equal(get_attr(&alice, h, CKA_EC_POINT, buf, &bl), 0);
+	assert_int_equal(bl, ptl + 2);
+	assert_memory_equal(buf, der, ptl + 2);
+	t.a[3].value.data = pt;
+	t.a[3].value.len = ptl;
+	assert_int_equal(create(&alice, &t, &h), 0);
+	assert_same_pub(&alice, h, ec);
+	/* A point off the curve. */
+	pt[ptl - 1] ^= 1;
+	assert_int_equal(create(&alice, &t, &h), COFFER_E_ATTRIBUTE);
+	pt[ptl - 1] ^= 1;
+	/* CKA_KEY_TYPE must match. */
+	t.b[1][7] = (uint8_t)CKK_EC_EDWARDS;
+	assert_int_equal(create(&alice, &t, &h), COFFER_E_TEMPLATE);
+	EVP_PKEY_free(ec);
+
+	/* Ed25519 (CKK_EC_EDWARDS). */
+	ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	assert_non_null(ed);
+	ptl = sizeof(pt);
+	assert_int_equal(EVP_PKEY_get_raw_public_key(ed, pt, &ptl), 1);
+	assert_int_equal(ptl, 32);
+	der[0] = 0x04;
+	der[1] = 32;
+	memcpy(der + 2, pt, 32);
+	t = (struct tb){0};
+	tb_ulong(&t, CKA_CLASS, CKO_PUBLIC_KEY);
+	tb_ulong(&t, CKA_KEY_TYPE, CKK_EC_EDWARDS);
+	tb_bytes(&t, CKA_EC_PARAMS, ed25519, sizeof(ed25519));
+	tb_bytes(&t, CKA_EC_POINT, der, 34);
+	assert_int_equal(create(&alice, &t, &h), 0);
+	assert_same_pub(&alice, h, ed);
+	EVP_PKEY_free(ed);
+}
+
+static void
+test_certificates(void **ts)
+{
+	uint8_t *der = NULL, *subj = NULL, *ser = NULL, buf[4096], md[20];
+	int dl, sl, snl;
+	unsigned int mdl = 0;
+	size_t bl, cnt;
+	struct tb t, f;
+	uint64_t h, h2;
+	EVP_PKEY *pk;
+	X509 *x;
+	X509_NAME *nm;
+
+	/* A self-signed certificate made by OpenSSL. */
+	pk = EVP_EC_gen("P-256");
+	assert_non_null(pk);
+	x = X509_new();
+	assert_non_null(x);
+	assert_int_equal(X509_set_version(x, 2), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 4711), 1);
+	nm = X509_get_subject_name(x);
+	assert_int_equal(X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"coffer cert test", -1, -1, 0), 1);
+	assert_int_equal(X509_set_issuer_name(x, nm), 1);
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 86400));
+	assert_int_equal(X509_set_pubkey(x, pk), 1);
+	assert_true(X509_sign(x, pk, EVP_sha256()) > 0);
+	assert_true((dl = i2d_X509(x, &der)) > 0);
+	assert_true((sl = i2d_X509_NAME(X509_get_subject_name(x), &subj)) > 0);
+	assert_true((snl = i2d_ASN1_INTEGER(X509_get_serialNumber(x),
+	    &ser)) > 0);
+	assert_int_equal(EVP_Digest(der, (size_t)dl, md, &mdl, EVP_sha1(),
+	    NULL), 1);
+
+	/* Token object (goes through the log entry and apply); SUBJECT,
+	 * ISSUER, SERIAL_NUMBER and CHECK_VALUE come from the value. */
+	t = (struct tb){0};
+	tb_ulong(&t, CKA_CLASS, CKO_CERTIFICATE);
+	tb_ulong(&t, CKA_CERTIFICATE_TYPE, CKC_X_509);
+	tb_bytes(&t, CKA_VALUE, der, (size_t)dl);
+	tb_bool(&t, CKA_TOKEN, 1);
+	tb_str(&t, CKA_LABEL, "cert-1");
+	tb_bool(&t, CKA_TRUSTED, 0);	/* false may be given */
+	assert_int_equal(create(&alice, &t, &h), 0);
+	assert_true((h & CF_SESSION_HANDLE_BIT) == 0);
+	bl = sizeof(buf);
+	assert_int_equal(get_attr(&alice, h, CKA_VALUE, buf, &bl), 0);
+	assert_int_equal(bl, (size_t)dl);
+	assert_memory_equal(buf, der, bl);
+	bl = sizeof(buf);
+	assert_int_equal(get_attr(&alice, h, CKA_SUBJECT, buf, &bl), 0);
+	assert_int_equal(bl, (size_t)sl);
+	assert_memory_equal(buf, subj, bl);
+	bl = sizeof(buf);
+	assert_int_equal(get_attr(&alice, h, CKA_ISSUER, buf, &bl), 0);
+	assert_int_equal(bl, (size_t)sl);
+	assert_memory_equal(buf, subj, bl);
+	bl = sizeof(buf);
+	assert_int_equal(get_attr(&alice, h, CKA_SERIAL_NUMBER, buf, &bl), 0);
+	assert_int_equal(bl, (size_t)snl);
+	assert_memory_equal(buf, ser, bl);
+	bl = sizeof(buf);
+	assert_int_equal(get_attr(&alice, h, CKA_CHECK_VALUE, buf, &bl), 0);
+	assert_int_equal(bl, 3);
+	assert_memory_equal(buf, md, 3);
+	assert_same_pub(&alice, h, pk);
+	assert_int_equal(get_bool(&alice, h, CKA_PRIVATE), 0);
+	assert_int_equal(get_bool(&alice, h, CKA_TRUSTED), 0);
+	assert_int_equal(get_ulong(&alice, h, CKA_CERTIFICATE_TYPE),
+	    CKC_X_509);
+	assert_int_equal(get_attr(&alice, h, CKA_KEY_TYPE, NULL, NULL),
+	    COFFER_E_ATTRIBUTE);
+	/* Found by class; invisible to another user. */
+	f = (struct tb){0};
+	tb_ulong(&f, CKA_CLASS, CKO_CERTIFICATE);
+	assert_int_equal(find(&alice, &f, &cnt, &h2), 0);
+	assert_int_equal(cnt, 1);
+	assert_int_equal(h2, h);
+	assert_int_equal(find(&bob, &f, &cnt, NULL), 0);
+	assert_int_equal(cnt, 0);
+	/* ID, ISSUER, SERIAL_NUMBER, LABEL change; the value does not;
+	 * CKA_TRUSTED is the CO's. */
+	f = (struct tb){0};
+	tb_str(&f, CKA_ID, "kid");
+	tb_str(&f, CKA_LABEL, "cert-2");
+	assert_int_equal(set_attrs(&alice, h, &f), 0);
+	assert_int_equal(find_label(&alice, "cert-2"), 1);
+	f = (struct tb){0};
+	tb_bytes(&f, CKA_VALUE, der, 10);
+	assert_int_equal(set_attrs(&alice, h, &f), COFFER_E_ATTR_READONLY);
+	f = (struct tb){0};
+	tb_bool(&f, CKA_TRUSTED, 1);
+	assert_int_equal(set_attrs(&alice, h, &f), COFFER_E_ATTR_READONLY);
+	assert_int_equal(set_attrs(&admin, h, &f), 0);
+	assert_int_equal(get_bool(&alice, h, CKA_TRUSTED), 1);
+	/* Destroyed like any object. */
+	assert_int_equal(destroy(&alice, h), 0);
+
+	/* Refusals: TRUSTED=true by a CU, a wrong check value, no type, an
+	 * unsupported type, a value that is no certificate. */
+	t.b[5][0] = 1;
+	assert_int_equal(create(&alice, &t, &h), COFFER_E_ATTR_READONLY);
+	t.b[5][0] = 0;
+	md[0] ^= 0xff;
+	tb_bytes(&t, CKA_CHECK_VALUE, md, 3);
+	assert_int_equal(create(&alice, &t, &h), COFFER_E_TEMPLATE);
+	md[0] ^= 0xff;
+	assert_int_equal(create(&alice, &t, &h), 0);	/* the right one */
+	t.n--;
+	t.a[1].type = CKA_ID;
+	assert_int_equal(create(&alice, &t, &h), COFFER_E_TEMPLATE);
+	t.a[1].type = CKA_CERTIFICATE_TYPE;
+	t.b[1][7] = (uint8_t)CKC_WTLS;
+	assert_int_equal(create(&alice, &t, &h), COFFER_E_ATTRIBUTE);
+	t.b[1][7] = (uint8_t)CKC_X_509;
+	t.a[2].value.len = (size_t)dl - 1;
+	assert_int_equal(create(&alice, &t, &h), COFFER_E_ATTRIBUTE);
+
+	OPENSSL_free(der);
+	OPENSSL_free(subj);
+	OPENSSL_free(ser);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+}
+
 int
 main(void)
 {
@@ -1469,6 +1752,8 @@ main(void)
 		cmocka_unit_test(test_snapshot_restore),
 		cmocka_unit_test(test_crypto),
 		cmocka_unit_test(test_ops_lifecycle),
+		cmocka_unit_test(test_create_import),
+		cmocka_unit_test(test_certificates),
 		cmocka_unit_test(test_index_100k),
 	};
 

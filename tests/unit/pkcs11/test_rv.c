@@ -50,6 +50,7 @@ static const struct {
 	{ COFFER_E_FULL, CKR_DEVICE_MEMORY },
 	{ COFFER_E_BUSY, CKR_FUNCTION_FAILED },
 	{ COFFER_E_ATTRIBUTE, CKR_ATTRIBUTE_TYPE_INVALID },
+	{ COFFER_E_TEMPLATE, CKR_TEMPLATE_INCONSISTENT },
 	{ COFFER_E_ATTR_READONLY, CKR_ATTRIBUTE_READ_ONLY },
 	{ COFFER_E_ATTR_SENSITIVE, CKR_ATTRIBUTE_SENSITIVE },
 	{ COFFER_E_KEY_TYPE, CKR_KEY_TYPE_INCONSISTENT },
@@ -119,7 +120,7 @@ test_unknown_codes(void **state)
 	 * value that would make a caller retry the wrong thing. */
 	assert_int_equal(p11_rv_from_rc(-9999), CKR_DEVICE_ERROR);
 	assert_int_equal(p11_rv_from_rc(1), CKR_DEVICE_ERROR);
-	assert_int_equal(p11_rv_from_rc(-53), CKR_DEVICE_ERROR);
+	assert_int_equal(p11_rv_from_rc(-54), CKR_DEVICE_ERROR);
 }
 
 int
