@@ -31,6 +31,25 @@ import subprocess
 import sys
 import time
 
+
+def _traversable_by_others(path):
+    d = os.path.abspath(path)
+    while True:
+        if os.path.exists(d) and not os.stat(d).st_mode & 0o001:
+            return False
+        if d == "/":
+            return True
+        d = os.path.dirname(d)
+
+
+# As root, httpd's children run as www-data and must reach the test's
+# files. A build tree below a private directory (/root/...) is out of
+# their reach: then work below /tmp instead. Set before interop reads it.
+if os.geteuid() == 0 and not _traversable_by_others(
+        os.path.dirname(os.path.abspath(
+            os.environ.get("COFFER_TEST_TMP", "/tmp")))):
+    os.environ["COFFER_TEST_TMP"] = "/tmp"
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interop import (Checks, expect, free_port, pct, run,  # noqa: E402
                      setup, write_openssl_cnf)
@@ -143,13 +162,16 @@ def grant_access():
         os.chmod(spy, 0o666)
     # Every directory above them: traversable (changed only inside the
     # temporary directory).
+    # The test scratch root (COFFER_TEST_TMP, in the build tree) may be
+    # made traversable too: other tests create it 0700.
     top = os.path.abspath(t.dir)
+    scratch = os.path.abspath(os.environ.get("COFFER_TEST_TMP", top))
     for p, _ in paths:
         d = os.path.dirname(os.path.abspath(p))
         while d != "/":
             st = os.stat(d)
             if not st.st_mode & 0o001:
-                expect(d == top or d.startswith(top + "/"),
+                expect(d == top or d.startswith(top + "/") or d == scratch,
                        "%s is not traversable by %s" % (d, RUN_USER))
                 os.chmod(d, st.st_mode | 0o111)
             d = os.path.dirname(d)
