@@ -126,6 +126,14 @@ struct coffer_info {
 	uint32_t members;
 	uint64_t uptime_s;
 	char error_detail[128];
+	/* Power-up self-tests, random source and objects (appended) */
+	char selftest[128];		/* "passed", "failed: <KAT>", ... */
+	uint32_t selftest_count;	/* KATs run at start-up */
+	char entropy_health[32];	/* SP 800-90B RCT/APT: "ok", ... */
+	char drbg_health[16];		/* "ok" | "failed" */
+	uint32_t token_objects;		/* replicated objects */
+	uint32_t max_objects;		/* token object limit in force */
+	uint32_t session_objects;	/* session objects on this node */
 };
 int coffer_get_info(struct coffer_client *, struct coffer_info *out);
 

@@ -193,6 +193,22 @@ cmd_cluster_info(struct cli *c)
 		if (j != NULL && in.error_detail[0] != '\0')
 			json_object_set_new(j, "error_detail",
 			    json_string(in.error_detail));
+		if (j != NULL && in.selftest[0] != '\0') {
+			json_object_set_new(j, "selftest",
+			    json_string(in.selftest));
+			json_object_set_new(j, "selftest_count",
+			    json_integer(in.selftest_count));
+			json_object_set_new(j, "entropy_health",
+			    json_string(in.entropy_health));
+			json_object_set_new(j, "drbg_health",
+			    json_string(in.drbg_health));
+			json_object_set_new(j, "token_objects",
+			    json_integer(in.token_objects));
+			json_object_set_new(j, "max_objects",
+			    json_integer(in.max_objects));
+			json_object_set_new(j, "session_objects",
+			    json_integer(in.session_objects));
+		}
 		cli_json_print(j);
 		return 0;
 	}
@@ -204,6 +220,15 @@ cmd_cluster_info(struct cli *c)
 	snprintf(num[3], sizeof(num[3]), "%u", in.user_count);
 	snprintf(num[4], sizeof(num[4]), "%u", in.connection_count);
 	cli_fmt_duration(in.uptime_s, num[5], sizeof(num[5]));
+	if (in.selftest[0] != '\0') {
+		snprintf(num[6], sizeof(num[6]), "%u / %u", in.token_objects,
+		    in.max_objects);
+		snprintf(num[7], sizeof(num[7]), "%u", in.session_objects);
+		snprintf(num[8], sizeof(num[8]), "%.20s (%u KATs)",
+		    in.selftest, in.selftest_count);
+	} else {
+		num[6][0] = num[7][0] = num[8][0] = '\0';
+	}
 	{
 		const char *rows[][2] = {
 			{ "state", coffer_state_name(in.state) },
@@ -219,6 +244,11 @@ cmd_cluster_info(struct cli *c)
 			{ "connections", num[4] },
 			{ "uptime", num[5] },
 			{ "bootstrap fingerprint", in.bootstrap_fingerprint },
+			{ "token objects", num[6] },
+			{ "session objects", num[7] },
+			{ "self-tests", num[8] },
+			{ "entropy source", in.entropy_health },
+			{ "random generator", in.drbg_health },
 			{ "error", in.error_detail },
 		};
 		size_t i, n = sizeof(rows) / sizeof(rows[0]);

@@ -137,6 +137,15 @@ coffer_get_info(struct coffer_client *c, struct coffer_info *out)
 	out->uptime_s = g->uptime_s;
 	cf_strlcpy(out->error_detail, g->error_detail,
 	    sizeof(out->error_detail));
+	cf_strlcpy(out->selftest, g->selftest, sizeof(out->selftest));
+	out->selftest_count = g->selftest_count;
+	cf_strlcpy(out->entropy_health, g->entropy_health,
+	    sizeof(out->entropy_health));
+	cf_strlcpy(out->drbg_health, g->drbg_health,
+	    sizeof(out->drbg_health));
+	out->token_objects = g->token_objects;
+	out->max_objects = g->max_objects;
+	out->session_objects = g->session_objects;
 	free_resp(resp);
 	return 0;
 }

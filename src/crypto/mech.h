@@ -111,7 +111,7 @@ struct cf_mech_info {
 	CK_MECHANISM_TYPE	 mech;
 	const char		*name;		/* "CKM_AES_GCM" */
 	CK_KEY_TYPE		 key_type;	/* CK_UNAVAILABLE_INFORMATION: none */
-	CK_ULONG		 min_key;	/* bits (bytes for generic/HMAC) */
+	CK_ULONG		 min_key;	/* bits; bytes for AES, generic, HMAC (PKCS#11) */
 	CK_ULONG		 max_key;
 	CK_FLAGS		 flags;		/* CF_MF_* */
 };

@@ -793,7 +793,9 @@ update_gcm(struct cf_op *op, const uint8_t *in, size_t in_len, uint8_t *out,
 	if (out_len != NULL)
 		*out_len = 0;
 	if (op->tail_len + in_len <= op->tag_len) {
-		memcpy(op->tail + op->tail_len, in, in_len);
+		/* in may be NULL when in_len is 0 (an empty update) */
+		if (in_len > 0)
+			memcpy(op->tail + op->tail_len, in, in_len);
 		op->tail_len += in_len;
 		return 0;
 	}
@@ -818,7 +820,8 @@ update_gcm(struct cf_op *op, const uint8_t *in, size_t in_len, uint8_t *out,
 		avail -= c;
 	}
 	/* what is left of in, with what is left of tail, is tag_len bytes */
-	memcpy(op->tail + op->tail_len, in, in_len);
+	if (in_len > 0)
+		memcpy(op->tail + op->tail_len, in, in_len);
 	op->tail_len += in_len;
 	OPENSSL_cleanse(tmp, sizeof(tmp));
 	return 0;

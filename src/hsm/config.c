@@ -17,6 +17,7 @@
 #include "coffer/coffer_err.h"
 #include "common/wire.h"
 #include "hsm/config.h"
+#include "hsm/objects.h"
 
 #define MIB (1024u * 1024u)
 
@@ -92,6 +93,7 @@ static const struct key top_keys[] = {
 	{ "seal", K_OBJECT, 0, 0, 0, 0, seal_keys },
 	{ "raft", K_OBJECT, 0, 0, 0, 0, raft_keys },
 	POW2("secure_heap_size", secure_heap_size, MIB, 1024u * MIB),
+	UINT("max_objects", max_objects, 1, CF_MAX_OBJECTS_LIMIT),
 	{ NULL, 0, 0, 0, 0, 0, NULL },
 };
 
@@ -118,7 +120,8 @@ cf_node_config_defaults(struct cf_node_config *c)
 	c->snapshot_threshold = 16384;
 	c->snapshot_trailing = 4096;
 	c->election_timeout_ms = 1000;
-	c->secure_heap_size = 32 * MIB;
+	c->secure_heap_size = CF_SECURE_HEAP_DEFAULT;
+	c->max_objects = CF_MAX_OBJECTS_DEFAULT;
 }
 
 void

@@ -11,6 +11,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Default secure heap (locked memory): 256 MiB. Measured with OpenSSL
+ * 3.0's buddy allocator (power-of-two blocks), key material plus the
+ * parsed-key cache per key: RSA-2048 pair (two objects) ~3.5 KiB,
+ * RSA-4096 pair ~6.9 KiB, EC P-256 pair ~0.4 KiB, AES-256 ~64 B. 100,000
+ * objects as RSA-2048 pairs need ~175 MiB; the rest is headroom for
+ * session objects and operations. docs/OPERATIONS.md has the table.
+ */
+#define CF_SECURE_HEAP_DEFAULT	(256u * 1024u * 1024u)
+/* Upper bound of "max_objects". */
+#define CF_MAX_OBJECTS_LIMIT	1000000u
+
 struct cf_node_config {
 	uint64_t node_id;		/* "node_id", default 1 */
 	char *listen;			/* "listen", default 127.0.0.1:2225 */
@@ -44,9 +56,11 @@ struct cf_node_config {
 	unsigned snapshot_threshold;
 	unsigned snapshot_trailing;
 	unsigned election_timeout_ms;
-	size_t secure_heap_size;	/* "secure_heap_size", default 32 MiB */
-	/* "max_objects": token object limit, default 16666 (CloudHSM);
-	 * 0 means the default (objects.h CF_MAX_OBJECTS_DEFAULT). */
+	/* "secure_heap_size", default CF_SECURE_HEAP_DEFAULT */
+	size_t secure_heap_size;
+	/* "max_objects": token object limit, 1..CF_MAX_OBJECTS_LIMIT,
+	 * default 16666 (CloudHSM, objects.h CF_MAX_OBJECTS_DEFAULT); 0 (only
+	 * from code that skips cf_node_config_defaults) means the default. */
 	unsigned max_objects;
 	char *path;			/* file it was loaded from */
 };

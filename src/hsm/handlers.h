@@ -72,7 +72,9 @@ struct cf_keyref;
 struct cf_obj;
 /* A key to use: visible to the caller (else COFFER_E_NOTFOUND), usage
  * attribute usage true (else COFFER_E_KEY_FUNCTION; 0: no check), mech
- * in CKA_ALLOWED_MECHANISMS if set (else COFFER_E_MECHANISM). owner:
+ * in CKA_ALLOWED_MECHANISMS if set (else COFFER_E_MECHANISM), today
+ * within CKA_START_DATE..CKA_END_DATE when usage is not 0 (else
+ * COFFER_E_KEY_FUNCTION). owner:
  * the caller must own it (COFFER_E_PERM). *attrs (may be NULL) receives
  * a copy of the object's attributes. */
 int cf_h_key_use(struct cf_cmd_ctx *, uint64_t handle, uint64_t usage,

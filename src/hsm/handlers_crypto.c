@@ -392,7 +392,12 @@ op_final(struct cf_op *op, struct obuf *b)
 
 	if ((rc = cf_op_final(op, NULL, &out)) != 0)
 		return rc;
-	if ((rc = obuf_reserve(b, out)) != 0)
+	/*
+	 * Never pass a NULL buffer below, even when nothing is expected
+	 * (AES-CBC/ECB): cf_op_final takes NULL for a length query and would
+	 * skip the final checks, such as a trailing partial block.
+	 */
+	if ((rc = obuf_reserve(b, out > 0 ? out : 1)) != 0)
 		return rc;
 	out = b->cap - b->len;
 	if ((rc = cf_op_final(op, b->p + b->len, &out)) == 0)
@@ -483,7 +488,12 @@ op_start(struct cf_cmd_ctx *ctx, int kind, const Coffer__Mechanism *wm,
 		goto out;
 	rc = cf_op_init(&mb->m, *key != NULL ? cf_keyref_key(*key) : NULL,
 	    *p, op);
-	if (rc == COFFER_E_MECHANISM && cf_mech_info(mb->m.mechanism) == NULL)
+	if (rc == COFFER_E_MECH_PARAM && mb->m.mechanism == CKM_EDDSA)
+		snprintf(ctx->detail, sizeof(ctx->detail),
+		    "CKM_EDDSA takes no parameters: pure Ed25519/Ed448 only "
+		    "(no Ed25519ph/Ed448ph, no context; OpenSSL 3.0)");
+	else if (rc == COFFER_E_MECHANISM &&
+	    cf_mech_info(mb->m.mechanism) == NULL)
 		snprintf(ctx->detail, sizeof(ctx->detail),
 		    "mechanism %s is not supported",
 		    cf_mech_name(mb->m.mechanism));

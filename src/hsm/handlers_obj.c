@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "coffer/coffer_err.h"
 #include "common/log.h"
@@ -135,6 +136,54 @@ copy_attrs(const struct cf_attrs *from, struct cf_attrs *to)
 	return 0;
 }
 
+/*
+ * CKA_START_DATE / CKA_END_DATE (CK_DATE "YYYYMMDD", empty when unset):
+ * a key is usable only from its start date to its end date inclusive,
+ * compared with today's date in UTC. A malformed date refuses the key
+ * (fail closed). PKCS#11 calls the dates informational; Coffer enforces
+ * them (docs/MECHANISMS.md). Called with the object held.
+ */
+static int
+key_dates_ok(struct cf_cmd_ctx *ctx, uint64_t handle,
+    const struct cf_attrs *a)
+{
+	static const uint64_t which[2] = { CKA_START_DATE, CKA_END_DATE };
+	const struct cf_attr *d[2];
+	char today[16] = "", v[9];
+	struct tm tm;
+	time_t now;
+	size_t i, j;
+
+	for (i = 0; i < 2; i++)
+		if ((d[i] = cf_attrs_find(a, which[i])) != NULL &&
+		    d[i]->n == 0)
+			d[i] = NULL;
+	if (d[0] == NULL && d[1] == NULL)
+		return 0;		/* the usual case: no dates */
+	now = time(NULL);
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(today, sizeof(today), "%Y%m%d", &tm) != 8)
+		return COFFER_E_INTERNAL;
+	for (i = 0; i < 2; i++) {
+		if (d[i] == NULL)
+			continue;
+		for (j = 0; j < d[i]->n && j < 8; j++)
+			v[j] = d[i]->v[j] >= '0' && d[i]->v[j] <= '9' ?
+			    (char)d[i]->v[j] : '?';
+		v[j] = '\0';
+		if (d[i]->n != 8 || strchr(v, '?') != NULL ||
+		    (i == 0 && strcmp(today, v) < 0) ||
+		    (i == 1 && strcmp(today, v) > 0)) {
+			snprintf(ctx->detail, sizeof(ctx->detail),
+			    "key %llu: %s %s (today %s): key use not permitted",
+			    (unsigned long long)handle,
+			    i == 0 ? "starts" : "ended", v, today);
+			return COFFER_E_KEY_FUNCTION;
+		}
+	}
+	return 0;
+}
+
 int
 cf_h_key_use(struct cf_cmd_ctx *ctx, uint64_t handle, uint64_t usage,
     uint64_t mech, bool owner, struct cf_keyref **key,
@@ -168,6 +217,9 @@ cf_h_key_use(struct cf_cmd_ctx *ctx, uint64_t handle, uint64_t usage,
 		    (unsigned long long)handle);
 		goto out;
 	}
+	/* Validity dates bind every use; usage 0 is the key being wrapped */
+	if (usage != 0 && (rc = key_dates_ok(ctx, handle, &r.o->attrs)) != 0)
+		goto out;
 	if (attrs != NULL && (rc = copy_attrs(&r.o->attrs, attrs)) != 0)
 		goto out;
 	if ((rc = cf_obj_key(r.o, key)) != 0 && attrs != NULL)

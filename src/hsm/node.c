@@ -32,13 +32,17 @@
 #include "common/secmem.h"
 #include "common/util.h"
 #include "common/wire.h"
+#include "crypto/entropy.h"
 #include "crypto/identity.h"
 #include "crypto/password.h"
 #include "crypto/seal.h"
+#include "crypto/selftest.h"
 #include "hsm/audit.h"
 #include "hsm/config.h"
 #include "hsm/node.h"
 #include "hsm/node_run.h"
+#include "hsm/objects_local.h"
+#include "hsm/objects_selftest.h"
 #include "hsm/server.h"
 #include "hsm/state.h"
 
@@ -46,6 +50,7 @@
 #define SERVE_FALLBACK_MS 10000	/* serve status even without a leader */
 #define PRECO_PW_LEN 24
 #define BOOT_ATTEMPTS 20
+#define ENTROPY_CHECK_MS 10000	/* period of the running source test */
 
 #define ST_UNKNOWN COFFER__NODE_STATE__NODE_STATE_UNKNOWN
 #define ST_UNINIT COFFER__NODE_STATE__NODE_STATE_UNINITIALIZED
@@ -79,6 +84,7 @@ struct run {
 	bool boot_started;
 	atomic_bool boot_done;
 	bool boot_failed;
+	uint64_t entropy_next_ms;	/* next periodic source health test */
 	bool preco_removed;
 
 	bool stopping;
@@ -379,6 +385,8 @@ do_zeroize(struct run *r)
 		log_error("seal files: %s", coffer_errname(rc));
 	unlink(r->preco_path);
 	unlink(r->fp_path);
+	/* Session objects and multi-part operations (keys in use) */
+	cf_hsm_local_zeroize(&r->node);
 	/* The log is unreadable from here on (its key is erased). It is
 	 * removed once raft has stopped: pulling the directory from under
 	 * a running libraft crashes it on close. */
@@ -755,6 +763,32 @@ stop_step(struct run *r)
 	}
 }
 
+/*
+ * The entropy source stays watched while the node runs: every
+ * ENTROPY_CHECK_MS one APT window of getrandom output goes through the
+ * SP 800-90B repetition count and adaptive proportion tests (their state
+ * carries over from the start-up test). A failure is ERROR, never a
+ * silent fallback.
+ */
+static void
+entropy_watch(struct run *r)
+{
+	enum cf_entropy_health h = CF_ENTROPY_OK;
+	char detail[128];
+	uint64_t now = cf_now_ms();
+
+	if (now < r->entropy_next_ms ||
+	    atomic_load(&r->node.local_state) != 0)
+		return;
+	r->entropy_next_ms = now + ENTROPY_CHECK_MS;
+	if (cf_entropy_check(CF_ENTROPY_APT_WINDOW, &h) == 0)
+		return;
+	snprintf(detail, sizeof(detail),
+	    "entropy source health test failed: %s",
+	    cf_entropy_health_name(h));
+	cf_node_set_error(&r->node, detail);
+}
+
 static void
 on_tick(uv_timer_t *t)
 {
@@ -774,6 +808,7 @@ on_tick(uv_timer_t *t)
 			on_raft_stopped(r);	/* nothing running: just wipe */
 	}
 	boot_reap(r);
+	entropy_watch(r);
 	if (r->node.server == NULL) {
 		if (!r->zeroized_mode && atomic_load(&r->node.local_state) !=
 		    ST_ZEROIZED)
@@ -990,8 +1025,22 @@ setup(struct run *r, const struct cf_node_run_opts *opts)
 		log_error("state: %s", coffer_errname(rc));
 		return CF_EXIT_SOFTWARE;
 	}
-	if (r->zeroized_mode) {
+	if (r->zeroized_mode)
 		atomic_store(&r->node.local_state, ST_ZEROIZED);
+	/*
+	 * Power-up self-tests (KATs, entropy start-up health) before
+	 * anything is served. A failure puts the node in ERROR: raft stays
+	 * down (the node neither votes nor replicates) and it serves status
+	 * only, with an ephemeral certificate as a ZEROIZED node does.
+	 */
+	if (getenv("COFFER_SELFTEST_FORCE_FAIL") != NULL) {
+		/* Test hook (fail-closed only): proves a failing KAT puts
+		 * the node in ERROR. */
+		log_warn("COFFER_SELFTEST_FORCE_FAIL set: KAT %s will fail",
+		    getenv("COFFER_SELFTEST_FORCE_FAIL"));
+		cf_selftest_force_fail(getenv("COFFER_SELFTEST_FORCE_FAIL"));
+	}
+	if (cf_hsm_selftest(&r->node) != 0 || r->zeroized_mode) {
 		if ((rc = serve_ephemeral(r)) != 0) {
 			log_error("cannot serve: %s", coffer_errname(rc));
 			return exit_for(rc);
@@ -1083,6 +1132,8 @@ cf_node_run(const struct cf_node_run_opts *opts)
 	the_run = NULL;
 	if (r->node.audit != NULL)
 		cf_audit_close(r->node.audit);
+	/* Every session is gone with the server: free what they left. */
+	cf_hsm_local_free(&r->node);
 	cf_state_free(r->node.state);
 	log_info("cofferd stopped (exit status %d)", code);
 	cf_log_close();

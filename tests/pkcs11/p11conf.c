@@ -465,6 +465,11 @@ g_mechs(void)
 		}
 	}
 	truth("mech.info_all", ok, "see above");
+	/* PKCS#11 counts AES key sizes in bytes (SunPKCS11 relies on it) */
+	if (f->C_GetMechanismInfo(slot, CKM_AES_KEY_GEN, &mi) == CKR_OK)
+		truth("mech.info_aes_bytes", mi.ulMinKeySize == 16 &&
+		    mi.ulMaxKeySize == 32, "min %lu max %lu", mi.ulMinKeySize,
+		    mi.ulMaxKeySize);
 }
 
 static void

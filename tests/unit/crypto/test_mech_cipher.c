@@ -183,6 +183,15 @@ test_gcm_bad_and_generated_iv(void **state)
 	g.aad_ptr = (unsigned char *)"hdr";
 	assert_int_equal(cf_decrypt(&m, k, ct, 11, out, &ol),
 	    COFFER_E_DATA_LEN);
+	/* an empty stream (IV only on the wire): an empty update, then a
+	 * clean length error, not a NULL memcpy (UBSan) */
+	assert_int_equal(cf_op_init(&m, k, CF_DECRYPT, &op), 0);
+	ol = sizeof(out);
+	assert_int_equal(cf_op_update(op, NULL, 0, out, &ol), 0);
+	assert_int_equal(ol, 0);
+	ol = sizeof(out);
+	assert_int_equal(cf_op_final(op, out, &ol), COFFER_E_DATA_LEN);
+	cf_op_free(op);
 	/* parameter errors */
 	g.tag_bits = 100;
 	assert_int_equal(cf_decrypt(&m, k, ct, cl, out, &ol),

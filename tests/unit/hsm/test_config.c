@@ -101,7 +101,8 @@ test_full_valid(void **state)
 	    "  \"seal\": {\"backend\": \"file\", \"key_file\": \"/etc/k\"},\n"
 	    "  \"raft\": {\"snapshot_threshold\": 100, \"snapshot_trailing\": 50,\n"
 	    "           \"election_timeout_ms\": 300},\n"
-	    "  \"secure_heap_size\": 1048576\n"
+	    "  \"secure_heap_size\": 1048576,\n"
+	    "  \"max_objects\": 50\n"
 	    "}\n"), &c, err, sizeof(err)), 0);
 	assert_int_equal(c.node_id, 7);
 	assert_string_equal(c.listen, "0.0.0.0:4000");
@@ -128,6 +129,7 @@ test_full_valid(void **state)
 	assert_int_equal(c.snapshot_trailing, 50);
 	assert_int_equal(c.election_timeout_ms, 300);
 	assert_int_equal(c.secure_heap_size, 1048576);
+	assert_int_equal(c.max_objects, 50);
 	assert_non_null(c.path);
 	cf_node_config_free(&c);
 	assert_null(c.data_dir);
@@ -164,7 +166,8 @@ test_defaults(void **state)
 	assert_int_equal(c.snapshot_threshold, 16384);
 	assert_int_equal(c.snapshot_trailing, 4096);
 	assert_int_equal(c.election_timeout_ms, 1000);
-	assert_int_equal(c.secure_heap_size, 32u * 1024 * 1024);
+	assert_int_equal(c.secure_heap_size, 256u * 1024 * 1024);
+	assert_int_equal(c.max_objects, 16666);
 	cf_node_config_free(&c);
 }
 
@@ -247,6 +250,12 @@ test_ranges(void **state)
 	    "0}}", "key \"lockout.cu_max_failures\"");
 	expect_bad("{\"data_dir\": \"/d\", \"secure_heap_size\": 3000000}",
 	    "key \"secure_heap_size\"");
+	expect_bad("{\"data_dir\": \"/d\", \"max_objects\": 0}",
+	    "key \"max_objects\": 0 out of range 1..1000000");
+	expect_bad("{\"data_dir\": \"/d\", \"max_objects\": 1000001}",
+	    "key \"max_objects\"");
+	expect_bad("{\"data_dir\": \"/d\", \"max_objects\": \"50\"}",
+	    "key \"max_objects\": expected an integer");
 	expect_bad("{\"data_dir\": \"/d\", \"raft\": {\"election_timeout_ms\": "
 	    "5}}", "key \"raft.election_timeout_ms\"");
 	/* Bigger than any uint32 destination: still a range error. */
