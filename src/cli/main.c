@@ -252,7 +252,16 @@ const struct cli_cmd cli_cmds[] = {
 	  "a new password (prompted twice, or --new-password-file/-env); the\n"
 	  "PRECO ceases to exist and the cluster becomes ACTIVE.", NULL },
 	{ "cluster", "info", cmd_cluster_info, CLI_LOGIN_NO, CLI_F_CONNECT,
-	  0, 0, 0, 0, NULL, "show the state of the node", NULL, NULL },
+	  0, 0, 0, 0, NULL, "show the state of the node",
+	  "State, cluster and raft status, users, token and session objects\n"
+	  "against the limit, power-up self-test result, entropy source and\n"
+	  "random generator health. No login needed.", NULL },
+
+	{ "hsm", NULL, NULL, 0, 0, 0, 0, 0, 0, NULL,
+	  "the HSM node itself", NULL, NULL },
+	{ "hsm", "info", cmd_cluster_info, CLI_LOGIN_NO, CLI_F_CONNECT,
+	  0, 0, 0, 0, NULL, "same as cluster info",
+	  "Same as 'coffer cluster info' (CloudHSM's getHsmInfo).", NULL },
 
 	{ "user", NULL, NULL, 0, 0, 0, 0, 0, 0, NULL,
 	  "HSM users (crypto officers CO, crypto users CU, appliance users AU)",

@@ -103,6 +103,7 @@ def test_object_limit():
         assert (j["selftest"], j["entropy_health"], j["drbg_health"]) == \
             ("passed", "ok", "ok"), j
         assert j["selftest_count"] >= 14 and j["session_objects"] == 0, j
+        assert env.cli_json("hsm", "info")["token_objects"] == 50
         text = env.cli("cluster", "info").stdout
         assert "50 / %d" % LIMIT in text and "passed" in text, text
         p = alice.fails("key", "generate-aes", "--bits", 128, "--label",
