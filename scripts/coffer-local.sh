@@ -44,7 +44,7 @@ esac
 
 bash "$top/scripts/setup.sh"
 cmake --preset release -S "$top" >/dev/null
-cmake --build "$bin" --target cofferd coffer_cli >/dev/null
+cmake --build "$bin" --target cofferd coffer_cli coffer-pkcs11 >/dev/null
 coffer=$bin/src/cli/coffer
 cofferd=$bin/src/hsm/cofferd
 
@@ -138,6 +138,11 @@ Try:
   $coffer user list --user admin --password-file $work/admin.password
   $coffer audit verify --user admin --password-file $work/admin.password
   $coffer shell
+  $coffer key generate-ec --curve p256 --label signer --user crypto-user --password-file $work/crypto-user.password
+
+PKCS#11 (the PIN is user:password):
+  export COFFER_PKCS11_CONF=$work/client.json
+  pkcs11-tool --module $bin/src/pkcs11/libcoffer-pkcs11.so -L
 
 Stop with Ctrl-C here, or: $0 stop
 MSG

@@ -52,9 +52,27 @@ str_field(json_t *o, const char *k, const char **out, char *err,
 	return 0;
 }
 
-static int
-slot_inline(json_t *o, struct coffer_config **out, char *err, size_t errlen)
+/*
+ * A file path from the configuration: relative paths are resolved against
+ * the directory of the configuration file (as libcoffer does for a client
+ * configuration), never against the application's working directory.
+ */
+static const char *
+conf_path(const char *dir, const char *s, char *buf, size_t len)
 {
+	int n;
+
+	if (s == NULL || s[0] == '/' || dir == NULL)
+		return s;
+	n = snprintf(buf, len, "%s/%s", dir, s);
+	return n > 0 && (size_t)n < len ? buf : NULL;
+}
+
+static int
+slot_inline(json_t *o, const char *dir, struct coffer_config **out,
+    char *err, size_t errlen)
+{
+	char pbuf[4096], pbuf2[4096];
 	struct coffer_config *cfg = NULL;
 	const char *s, *cert, *key;
 	json_t *v, *srv;
@@ -79,7 +97,8 @@ slot_inline(json_t *o, struct coffer_config **out, char *err, size_t errlen)
 	}
 	if (str_field(o, "trust_anchor", &s, err, errlen) != 0)
 		goto out;
-	if (s != NULL && coffer_config_set_trust_anchor(cfg, s) != 0) {
+	if (s != NULL && ((s = conf_path(dir, s, pbuf, sizeof(pbuf))) ==
+	    NULL || coffer_config_set_trust_anchor(cfg, s) != 0)) {
 		snprintf(err, errlen, "bad \"trust_anchor\"");
 		goto out;
 	}
@@ -103,7 +122,10 @@ slot_inline(json_t *o, struct coffer_config **out, char *err, size_t errlen)
 		    "together");
 		goto out;
 	}
-	if (cert != NULL && coffer_config_set_client_cert(cfg, cert, key) != 0) {
+	if (cert != NULL && ((cert = conf_path(dir, cert, pbuf,
+	    sizeof(pbuf))) == NULL || (key = conf_path(dir, key, pbuf2,
+	    sizeof(pbuf2))) == NULL ||
+	    coffer_config_set_client_cert(cfg, cert, key) != 0)) {
 		snprintf(err, errlen, "bad \"client_cert\"/\"client_key\"");
 		goto out;
 	}
@@ -140,10 +162,10 @@ slot_inline(json_t *o, struct coffer_config **out, char *err, size_t errlen)
 }
 
 static int
-slot_parse(json_t *o, size_t idx, struct p11_slot_conf *sc, char *err,
-    size_t errlen)
+slot_parse(json_t *o, const char *dir, size_t idx, struct p11_slot_conf *sc,
+    char *err, size_t errlen)
 {
-	char sub[256] = "";
+	char sub[256] = "", pbuf[4096];
 	const char *label, *path, *k;
 	json_t *v;
 	int rc;
@@ -175,13 +197,19 @@ slot_parse(json_t *o, size_t idx, struct p11_slot_conf *sc, char *err,
 			    "\"servers\" exclude each other", idx);
 			return COFFER_E_CONFIG;
 		}
+		if ((path = conf_path(dir, path, pbuf, sizeof(pbuf))) ==
+		    NULL) {
+			snprintf(err, errlen, "slot %zu: \"client_config\" "
+			    "path too long", idx);
+			return COFFER_E_CONFIG;
+		}
 		rc = coffer_config_load_err(path, &sc->cfg, sub, sizeof(sub));
 		if (rc != 0)
 			snprintf(err, errlen, "slot %zu: client config %s: %s",
 			    idx, path, sub[0] ? sub : coffer_strerror(rc));
 		return rc == COFFER_E_NOMEM ? rc : (rc ? COFFER_E_CONFIG : 0);
 	}
-	if ((rc = slot_inline(o, &sc->cfg, sub, sizeof(sub))) != 0)
+	if ((rc = slot_inline(o, dir, &sc->cfg, sub, sizeof(sub))) != 0)
 		snprintf(err, errlen, "slot %zu: %s", idx, sub);
 	return rc;
 }
@@ -193,6 +221,7 @@ p11_conf_load(const char *path, struct p11_conf *out, char *err,
 	json_error_t jerr;
 	json_t *root = NULL, *slots, *v;
 	const char *k, *s;
+	char *dir = NULL, *slash, pbuf[4096];
 	size_t i, n;
 	int rc = COFFER_E_CONFIG, lvl;
 
@@ -201,6 +230,19 @@ p11_conf_load(const char *path, struct p11_conf *out, char *err,
 	out->max_sessions = P11_DEFAULT_MAX_SESSIONS;
 	if (path == NULL && (path = getenv("COFFER_PKCS11_CONF")) == NULL)
 		path = P11_DEFAULT_CONF;
+	/* the directory relative paths in the file are resolved against */
+	if ((dir = strdup(path)) == NULL) {
+		rc = COFFER_E_NOMEM;
+		goto out;
+	}
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		dir = NULL;		/* in the working directory */
+	} else if (slash == dir) {
+		slash[1] = '\0';	/* "/x.json": "/" + "/" + rel is fine */
+	} else {
+		*slash = '\0';
+	}
 	if ((root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
 		snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
@@ -239,6 +281,10 @@ p11_conf_load(const char *path, struct p11_conf *out, char *err,
 	}
 	if (str_field(root, "log_file", &s, err, errlen) != 0)
 		goto out;
+	if (s != NULL && (s = conf_path(dir, s, pbuf, sizeof(pbuf))) == NULL) {
+		snprintf(err, errlen, "\"log_file\" path too long");
+		goto out;
+	}
 	if (s != NULL && (out->log_file = strdup(s)) == NULL) {
 		rc = COFFER_E_NOMEM;
 		goto out;
@@ -274,11 +320,12 @@ p11_conf_load(const char *path, struct p11_conf *out, char *err,
 	}
 	out->nslots = n;
 	for (i = 0; i < n; i++)
-		if ((rc = slot_parse(json_array_get(slots, i), i,
+		if ((rc = slot_parse(json_array_get(slots, i), dir, i,
 		    &out->slots[i], err, errlen)) != 0)
 			goto out;
 	rc = 0;
  out:
+	free(dir);
 	json_decref(root);
 	if (rc != 0)
 		p11_conf_clear(out);

@@ -60,6 +60,33 @@ def list_slots():
     expect(t.token in p.stdout, "token not in -T:\n" + p.stdout)
 
 
+def relative_paths():
+    """A module config (here the libcoffer-client-config shorthand) with
+    relative paths works from any working directory: paths are resolved
+    against the config file's directory."""
+    import json
+    import shutil
+    with open(t.env["COFFER_PKCS11_CONF"]) as fh:
+        slot = json.load(fh)["slots"][0]
+    sub = f("relconf")
+    os.makedirs(sub, exist_ok=True)
+    shutil.copy(slot["trust_anchor"], os.path.join(sub, "anchor.pem"))
+    conf = os.path.join(sub, "client.json")
+    with open(conf, "w") as fh:
+        json.dump({"servers": slot["servers"], "trust_anchor": "anchor.pem",
+                   "log_file": "module.log"}, fh)
+    env = dict(t.env, COFFER_PKCS11_CONF=conf)
+    env.pop("COFFER_PKCS11_LOG", None)
+    p = run(["pkcs11-tool", "--module", os.path.abspath(t.module), "-L"],
+            env, cwd="/")
+    expect("token label        : coffer" in p.stdout, "token not present with relative paths:\n" +
+           p.stdout + (open(os.path.join(sub, "module.log")).read() if
+                       os.path.exists(os.path.join(sub, "module.log"))
+                       else ""))
+    expect(os.path.exists(os.path.join(sub, "module.log")),
+           "relative log_file not written next to the config")
+
+
 def list_mechanisms():
     p = p11("-M", login=False)
     for m in ("RSA-PKCS-KEY-PAIR-GEN", "RSA-PKCS,", "RSA-PKCS-PSS",
@@ -335,6 +362,8 @@ def builtin_test():
 if c.need_tools("pkcs11-tool", OSSL):
     c.check("list_slots", list_slots)
     c.check("list_mechanisms", list_mechanisms)
+    if t.name == "coffer":
+        c.check("config_relative_paths", relative_paths)
     c.check("generate_rsa_2048", gen_rsa)
     c.check("generate_ec_p256", gen_ec)
     c.check("generate_aes_256", gen_aes)
