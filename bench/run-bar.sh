@@ -16,7 +16,8 @@
 #
 # Environment: BAR_BUILD (build dir; default build/release via the
 # release preset), BAR_SECONDS (per sample, default 3), BAR_REPS (3),
-# BAR_THREADS (1,2), BAR_FIND_KEYS (100000), BAR_KEYGEN_SECONDS (10),
+# BAR_THREADS (1,2,4), BAR_FIND_KEYS (100000), BAR_KEYGEN_SECONDS (10),
+# BAR_KEYGEN_THREADS (2: the bar compares with OpenSSL's 2 threads),
 # BAR_KEEP=1 (keep the work directory), BAR_WORK (work directory),
 # BAR_SETUP_ONLY=1 (set up, leave the node running, write env.sh; for
 # profiling).
@@ -24,9 +25,10 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${BAR_SECONDS:-3}
 reps=${BAR_REPS:-3}
-threads=${BAR_THREADS:-1,2}
+threads=${BAR_THREADS:-1,2,4}
 find_keys=${BAR_FIND_KEYS:-100000}
 keygen_seconds=${BAR_KEYGEN_SECONDS:-10}
+keygen_threads=${BAR_KEYGEN_THREADS:-2}
 softhsm_mod=/usr/lib/softhsm/libsofthsm2.so
 
 if [ -n "${BAR_BUILD:-}" ]; then
@@ -179,7 +181,7 @@ echo "run-bar: work directory $work; node pid $pid" >&2
 	--reps "$reps" --warmup 0.5 --token-keys \
 	--workloads rsa2048-pkcs1-sign,ecdsa-p256-sign,aes256-gcm-1m,random-1m \
 	--json bar-ops.json | tee bar-ops.txt
-"$bench" --targets "$targets" --threads "$threads" \
+"$bench" --targets "$targets" --threads "$keygen_threads" \
 	--seconds "$keygen_seconds" --reps "$reps" --warmup 0 --token-keys \
 	--workloads keygen-rsa2048-token --json bar-keygen.json |
 	tee bar-keygen.txt

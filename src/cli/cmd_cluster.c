@@ -170,7 +170,7 @@ cmd_cluster_info(struct cli *c)
 {
 	struct coffer_info in = { 0 };
 	struct cli_table *t = NULL;
-	char num[10][32];
+	char num[10][32], st[sizeof(in.selftest) + 32] = "";
 	int rc;
 
 	if ((rc = coffer_get_info(c->client, &in)) != 0)
@@ -224,10 +224,10 @@ cmd_cluster_info(struct cli *c)
 		snprintf(num[6], sizeof(num[6]), "%u / %u", in.token_objects,
 		    in.max_objects);
 		snprintf(num[7], sizeof(num[7]), "%u", in.session_objects);
-		snprintf(num[8], sizeof(num[8]), "%.20s (%u KATs)",
-		    in.selftest, in.selftest_count);
+		snprintf(st, sizeof(st), "%s (%u KATs)", in.selftest,
+		    in.selftest_count);
 	} else {
-		num[6][0] = num[7][0] = num[8][0] = '\0';
+		num[6][0] = num[7][0] = '\0';
 	}
 	{
 		const char *rows[][2] = {
@@ -246,7 +246,7 @@ cmd_cluster_info(struct cli *c)
 			{ "bootstrap fingerprint", in.bootstrap_fingerprint },
 			{ "token objects", num[6] },
 			{ "session objects", num[7] },
-			{ "self-tests", num[8] },
+			{ "self-tests", st },
 			{ "entropy source", in.entropy_health },
 			{ "random generator", in.drbg_health },
 			{ "error", in.error_detail },

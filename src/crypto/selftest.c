@@ -4,13 +4,30 @@
  * FIPS 197 / SP 800-38A F.1.1, F.2.1, F.5.1 (AES ECB/CBC/CTR), the GCM
  * specification (McGrew-Viega) test case 4, RFC 3394 §4.1, RFC 5649 §6,
  * RFC 4493 example 2 (CMAC), RFC 4231 test case 2 (HMAC-SHA-224..512),
- * FIPS 180-4 and FIPS 202 "abc", RFC 8032 §7.1 test 1 (Ed25519), NIST
- * CAVP KBKDF CounterMode (CMAC-AES128 and HMAC-SHA256, RLEN 32, COUNT 0).
+ * RFC 2202 test case 2 (HMAC-SHA-1), FIPS 180-4 and FIPS 202 "abc",
+ * RFC 8032 §7.1 test 1 (Ed25519) and §7.4 "blank" (Ed448), NIST CAVP
+ * KBKDF CounterMode (CMAC-AES128 and HMAC-SHA256, RLEN 32, COUNT 0),
+ * NIST CAVS 14.1 ECC CDH Primitive (KAS_ECC_CDH_PrimitiveTest.txt,
+ * [P-256] COUNT = 0: QCAVS, dIUT, QIUT, ZIUT; the private key is that
+ * dIUT/QIUT pair in PKCS#8, and Z was recomputed with
+ * `openssl pkeyutl -derive` before it was put here), RFC 6979 §A.2.6
+ * (ECDSA P-384 SHA-384, message "sample": key x, U and the signature r, s).
  * RSA PKCS#1 v1.5 SHA-256: a fixed 2048-bit key whose expected signature
  * of "abc" was computed independently with the openssl CLI
  * (`openssl pkeyutl -sign -rawin -digest sha256`), since PKCS#1 v1.5 is
- * deterministic. ECDSA P-256 (randomized): sign then verify with a fixed
- * key, and a corrupted signature must fail.
+ * deterministic. RSA-OAEP and RSA-PSS are randomized, so their fixed
+ * values were made once with the openssl CLI under the public half of the
+ * same key (`openssl pkey -pubout`), never by this engine:
+ *   OAEP: `openssl pkeyutl -encrypt -pubin -inkey pub.pem
+ *     -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256
+ *     -pkeyopt rsa_mgf1_md:sha256` of the 16 bytes KAT_OAEP_PT (empty
+ *     label); the KAT decrypts it and compares with the plaintext.
+ *   PSS: `openssl pkeyutl -sign -rawin -digest sha256
+ *     -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:32
+ *     -pkeyopt rsa_mgf1_md:sha256` of "abc"; the KAT verifies it (and a
+ *     corrupted copy must fail), then signs and verifies its own.
+ * ECDSA P-256 (randomized): sign then verify with a fixed key, and a
+ * corrupted signature must fail.
  */
 #include <stdio.h>
 #include <string.h>
@@ -148,6 +165,56 @@ static const uint8_t kat_rsa_sig_sha256_abc[] = {
 	0xfe, 0xd3, 0x0c, 0x17, 0xfa, 0xb6, 0xf8, 0xa2, 0x31, 0xa8, 0x43, 0x3d,
 	0x43, 0xbe, 0x0e, 0x81, 0x12, 0x07, 0x26, 0xf7, 0x73, 0xbf, 0x7e, 0xab,
 	0xa1, 0x93, 0xba, 0x53,
+};
+/* OAEP(SHA-256, MGF1-SHA-256, empty label) of KAT_OAEP_PT under kat_rsa */
+static const uint8_t kat_rsa_oaep_ct[] = {
+	0x84, 0x3d, 0x6c, 0xbe, 0x32, 0x98, 0xd8, 0x98, 0x27, 0x18, 0x2b, 0xda,
+	0xea, 0xda, 0xab, 0x0d, 0x55, 0xe3, 0xee, 0x27, 0xd9, 0x91, 0x16, 0xfa,
+	0x09, 0xc7, 0xaf, 0x36, 0x83, 0x97, 0x11, 0x77, 0x3e, 0xef, 0x7f, 0xc2,
+	0xfb, 0x99, 0x5c, 0x16, 0x15, 0x57, 0x28, 0x19, 0xb1, 0x13, 0x71, 0xfd,
+	0x6a, 0xc2, 0x25, 0x66, 0xbe, 0xcf, 0x61, 0x82, 0x7f, 0x97, 0x79, 0xf5,
+	0x2e, 0x28, 0x17, 0x4e, 0x9c, 0xbf, 0x0f, 0x4f, 0x0a, 0x63, 0x66, 0x94,
+	0xb1, 0x92, 0xbb, 0xe5, 0xa2, 0xd0, 0xc4, 0xfa, 0x87, 0x83, 0xa2, 0xa1,
+	0xcd, 0xf3, 0x9a, 0x99, 0x5f, 0x32, 0x9d, 0xf2, 0xba, 0x63, 0x62, 0x18,
+	0x08, 0x21, 0xfd, 0x57, 0x12, 0x51, 0xec, 0x67, 0x36, 0xbc, 0x84, 0x9a,
+	0x29, 0x65, 0xa8, 0x35, 0x1a, 0x98, 0x3a, 0xad, 0x9f, 0x2b, 0xef, 0xb2,
+	0xea, 0x9a, 0x9a, 0xc5, 0x81, 0xca, 0x25, 0x0d, 0x3a, 0xc4, 0x6e, 0x86,
+	0x73, 0x37, 0x23, 0xe4, 0xf3, 0xe2, 0x1f, 0xee, 0x10, 0xc2, 0x26, 0x88,
+	0x1d, 0x5d, 0x86, 0xc4, 0x63, 0x1f, 0xb4, 0x9a, 0xcd, 0x50, 0x03, 0x0c,
+	0xad, 0x24, 0x31, 0xe1, 0xb4, 0x9f, 0x24, 0xdf, 0x16, 0x50, 0xda, 0x87,
+	0xf6, 0x58, 0xc9, 0x96, 0xa1, 0x68, 0x97, 0x2f, 0xb6, 0x15, 0xb1, 0x83,
+	0xd4, 0x5a, 0x6e, 0xef, 0xfa, 0xfa, 0xf7, 0xa7, 0x93, 0xf2, 0x57, 0x39,
+	0xd6, 0x61, 0x11, 0x42, 0xa0, 0xec, 0x63, 0x30, 0x9c, 0x04, 0x95, 0x91,
+	0x89, 0xd1, 0xfb, 0x45, 0x22, 0xbf, 0x56, 0x7e, 0xb4, 0xeb, 0x1c, 0x81,
+	0xd3, 0x13, 0x65, 0xa7, 0x2d, 0x4f, 0x27, 0xba, 0xa0, 0x75, 0x91, 0x18,
+	0xa2, 0x77, 0x28, 0xf8, 0xf2, 0x50, 0x18, 0x3b, 0xe1, 0xd2, 0xb5, 0x48,
+	0x79, 0x51, 0xde, 0xfa, 0xcf, 0x1e, 0xfe, 0x03, 0xb8, 0x8a, 0x74, 0x91,
+	0x2e, 0x84, 0x48, 0x4c,
+};
+/* RSA-PSS(SHA-256, MGF1-SHA-256, salt 32) signature of "abc", kat_rsa */
+static const uint8_t kat_rsa_pss_sha256_abc[] = {
+	0x11, 0xa4, 0x72, 0x18, 0x78, 0xf6, 0xbc, 0xea, 0x68, 0xb4, 0x6a, 0xc6,
+	0x88, 0xde, 0x32, 0xde, 0xe9, 0xed, 0x25, 0x15, 0x10, 0x89, 0xa7, 0xd3,
+	0x86, 0x02, 0x09, 0x5e, 0x2d, 0x19, 0xd3, 0x7f, 0xc7, 0x66, 0xac, 0x7a,
+	0xd1, 0xaf, 0x1b, 0xf6, 0xaa, 0x81, 0x63, 0xa0, 0x73, 0x2f, 0x4a, 0xd3,
+	0xc5, 0x6b, 0x47, 0xcc, 0x55, 0x3e, 0x97, 0x8d, 0xae, 0xf2, 0x63, 0x2d,
+	0xdf, 0xe3, 0x94, 0xaa, 0xbf, 0x5a, 0xd0, 0xb2, 0x20, 0x7f, 0x84, 0x85,
+	0xd9, 0x74, 0x94, 0x63, 0x90, 0x03, 0x57, 0xe7, 0x13, 0x08, 0xa3, 0xcb,
+	0x52, 0x3c, 0x1d, 0xd2, 0x47, 0x19, 0x47, 0x52, 0x23, 0x23, 0x09, 0xca,
+	0x34, 0x56, 0xe5, 0xa7, 0xe4, 0x6c, 0x7a, 0xc7, 0x96, 0x8b, 0x62, 0x39,
+	0xd3, 0x8f, 0x9a, 0x32, 0x4a, 0xf2, 0xc4, 0x90, 0x3a, 0x1e, 0xd1, 0x52,
+	0x5c, 0x6c, 0x18, 0xab, 0xe8, 0x0d, 0x52, 0xa8, 0xff, 0xca, 0xae, 0x8e,
+	0xcd, 0x6a, 0xae, 0xc7, 0x4b, 0x4e, 0x78, 0x3c, 0x0a, 0x27, 0x3e, 0x3d,
+	0xc9, 0x8a, 0xd8, 0x19, 0x20, 0x8c, 0x5f, 0x5b, 0x5a, 0x27, 0xa2, 0xd9,
+	0x82, 0x31, 0x4f, 0xa9, 0xd0, 0xcd, 0x62, 0x81, 0x9b, 0xdd, 0x3d, 0x8a,
+	0x52, 0x71, 0x13, 0xc3, 0xe3, 0x0c, 0x5e, 0x15, 0xe3, 0xda, 0xb6, 0xac,
+	0xee, 0x43, 0xa4, 0xdd, 0xab, 0xf5, 0x43, 0x31, 0x1b, 0x91, 0x8b, 0x7b,
+	0x0d, 0x37, 0xeb, 0xd5, 0x67, 0x4f, 0xe3, 0xee, 0x3c, 0x44, 0xea, 0xf9,
+	0xf1, 0x98, 0x60, 0xf7, 0xaf, 0x24, 0x78, 0xaf, 0xfe, 0xf0, 0x46, 0xb8,
+	0xdf, 0x3b, 0x76, 0xc8, 0x69, 0x55, 0xae, 0xe3, 0xb9, 0xb5, 0xfa, 0xa8,
+	0x45, 0x04, 0xc0, 0x92, 0x50, 0x4e, 0x5a, 0x98, 0x98, 0x16, 0x3c, 0x79,
+	0x90, 0xcb, 0x34, 0xfc, 0xa6, 0xaa, 0x6c, 0xbc, 0x6b, 0x6f, 0x3d, 0x63,
+	0xc3, 0xfc, 0xed, 0xfe,
 };
 static const uint8_t kat_ec_pkcs8[] = {
 	0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20, 0x33, 0xe6, 0x14, 0xcb, 0x88,
@@ -380,6 +447,13 @@ kat_hmac(void)
 }
 
 static int
+kat_hmac_sha1(void)
+{
+	return mac_kat(CKM_SHA_1_HMAC, CKK_GENERIC_SECRET, JEFE, WDYW,
+	    "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+}
+
+static int
 digest_kat(CK_MECHANISM_TYPE mt, const char *want)
 {
 	CK_MECHANISM m = { mt, NULL, 0 };
@@ -422,33 +496,68 @@ kat_sha3(void)
 	return 0;
 }
 
+/* Pure EdDSA of the empty message: sign, compare, verify, reject. */
 static int
-kat_ed25519(void)
+ed_kat(int id, const char *skh, size_t skl, const char *want_h, size_t wl)
 {
-	uint8_t sk[32], want[64], sig[64];
+	uint8_t sk[57], want[114], sig[114];
 	size_t sl = sizeof(sig);
 	CK_MECHANISM m = { CKM_EDDSA, NULL, 0 };
 	EVP_PKEY *pk;
 	struct cf_key *k = NULL;
 	int rc = COFFER_E_SELFTEST;
 
-	hx("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
-	    sk, sizeof(sk));
-	hx("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
-	    "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
-	    want, sizeof(want));
-	pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, sk, 32);
+	if (hx(skh, sk, sizeof(sk)) != skl ||
+	    hx(want_h, want, sizeof(want)) != wl) {
+		OPENSSL_cleanse(sk, sizeof(sk));
+		return COFFER_E_SELFTEST;
+	}
+	pk = EVP_PKEY_new_raw_private_key(id, NULL, sk, skl);
 	OPENSSL_cleanse(sk, sizeof(sk));
 	if (pk == NULL)
 		return COFFER_E_SELFTEST;
 	if (cf_key_new_pkey(CKO_PRIVATE_KEY, pk, &k) != 0)
 		return COFFER_E_SELFTEST;
-	if (cf_sign(&m, k, (const uint8_t *)"", 0, sig, &sl) == 0 && sl == 64 &&
-	    memcmp(sig, want, 64) == 0 &&
-	    cf_verify(&m, k, (const uint8_t *)"", 0, want, 64) == 0)
-		rc = 0;
+	if (cf_sign(&m, k, (const uint8_t *)"", 0, sig, &sl) == 0 && sl == wl &&
+	    memcmp(sig, want, wl) == 0 &&
+	    cf_verify(&m, k, (const uint8_t *)"", 0, want, wl) == 0) {
+		want[0] ^= 1;
+		if (cf_verify(&m, k, (const uint8_t *)"", 0, want, wl) ==
+		    COFFER_E_SIGNATURE)
+			rc = 0;
+	}
 	cf_key_free(k);
 	return rc;
+}
+
+static int
+kat_ed25519(void)
+{
+	return ed_kat(EVP_PKEY_ED25519,
+	    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+	    32,
+	    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+	    "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+	    64);
+}
+
+static int
+kat_ed448(void)
+{
+	return ed_kat(EVP_PKEY_ED448,
+	    "6c82a562cb808d10d632be89c8513ebf6c929f34ddfa8c9f63c9960ef6e348a3"
+	    "528c8a3fcc2f044e39a3fc5b94492f8f032e7549a20098f95b", 57,
+	    "533a37f6bbe457251f023c0d88f976ae2dfb504a843e34d2074fd823d41a591f"
+	    "2b233f034f628281f2fd7a22ddd47d7828c59bd0a21bfd3980ff0d2028d4b18a"
+	    "9df63e006c5d1c2d345b925d8dc00b4104852db99ac5c7cdda8530a113a0f4db"
+	    "b61149f05a7363268c71d95808ff2e652600", 114);
+}
+
+static int
+rsa_key(struct cf_key **k)
+{
+	return cf_key_deserialize(CKO_PRIVATE_KEY, CKK_RSA, kat_rsa_pkcs8,
+	    sizeof(kat_rsa_pkcs8), k);
 }
 
 static int
@@ -460,8 +569,7 @@ kat_rsa(void)
 	size_t sl = sizeof(sig);
 	int rc = COFFER_E_SELFTEST;
 
-	if (cf_key_deserialize(CKO_PRIVATE_KEY, CKK_RSA, kat_rsa_pkcs8,
-	    sizeof(kat_rsa_pkcs8), &k) != 0)
+	if (rsa_key(&k) != 0)
 		return COFFER_E_SELFTEST;
 	if (cf_sign(&m, k, (const uint8_t *)"abc", 3, sig, &sl) == 0 &&
 	    sl == sizeof(kat_rsa_sig_sha256_abc) &&
@@ -472,6 +580,75 @@ kat_rsa(void)
 		    COFFER_E_SIGNATURE)
 			rc = 0;
 	}
+	cf_key_free(k);
+	return rc;
+}
+
+#define KAT_OAEP_PT "00112233445566778899aabbccddeeff"
+
+/* Decrypt the fixed ciphertext; a corrupted one must fail; round trip. */
+static int
+kat_rsa_oaep(void)
+{
+	CK_RSA_PKCS_OAEP_PARAMS o = { CKM_SHA256, CKG_MGF1_SHA256,
+	    CKZ_DATA_SPECIFIED, NULL, 0 };
+	CK_MECHANISM m = { CKM_RSA_PKCS_OAEP, &o, sizeof(o) };
+	struct cf_key *k = NULL;
+	uint8_t pt[16], ct[256], out[256];
+	size_t ol = sizeof(out), cl = sizeof(ct);
+	int rc = COFFER_E_SELFTEST;
+
+	hx(KAT_OAEP_PT, pt, sizeof(pt));
+	if (rsa_key(&k) != 0)
+		return COFFER_E_SELFTEST;
+	if (cf_decrypt(&m, k, kat_rsa_oaep_ct, sizeof(kat_rsa_oaep_ct), out,
+	    &ol) != 0 || ol != sizeof(pt) || memcmp(out, pt, ol) != 0)
+		goto out;
+	/* byte 0 kept, so the value stays below the modulus */
+	memcpy(ct, kat_rsa_oaep_ct, sizeof(ct));
+	ct[100] ^= 1;
+	ol = sizeof(out);
+	if (cf_decrypt(&m, k, ct, sizeof(ct), out, &ol) !=
+	    COFFER_E_ENCRYPTED_DATA)
+		goto out;
+	ol = sizeof(out);
+	if (cf_encrypt(&m, k, pt, sizeof(pt), ct, &cl) != 0 ||
+	    cl != sizeof(ct) || cf_decrypt(&m, k, ct, cl, out, &ol) != 0 ||
+	    ol != sizeof(pt) || memcmp(out, pt, ol) != 0)
+		goto out;
+	rc = 0;
+ out:
+	OPENSSL_cleanse(out, sizeof(out));
+	cf_key_free(k);
+	return rc;
+}
+
+/* Verify the fixed signature; a corrupted one must fail; sign + verify. */
+static int
+kat_rsa_pss(void)
+{
+	CK_RSA_PKCS_PSS_PARAMS p = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
+	CK_MECHANISM m = { CKM_SHA256_RSA_PKCS_PSS, &p, sizeof(p) };
+	struct cf_key *k = NULL;
+	uint8_t sig[256];
+	size_t sl = sizeof(sig);
+	int rc = COFFER_E_SELFTEST;
+
+	if (rsa_key(&k) != 0)
+		return COFFER_E_SELFTEST;
+	memcpy(sig, kat_rsa_pss_sha256_abc, sizeof(sig));
+	if (cf_verify(&m, k, (const uint8_t *)"abc", 3, sig, sl) != 0)
+		goto out;
+	sig[200] ^= 1;
+	if (cf_verify(&m, k, (const uint8_t *)"abc", 3, sig, sl) !=
+	    COFFER_E_SIGNATURE)
+		goto out;
+	if (cf_sign(&m, k, (const uint8_t *)"abc", 3, sig, &sl) != 0 ||
+	    sl != sizeof(sig) ||
+	    cf_verify(&m, k, (const uint8_t *)"abc", 3, sig, sl) != 0)
+		goto out;
+	rc = 0;
+ out:
 	cf_key_free(k);
 	return rc;
 }
@@ -497,6 +674,107 @@ kat_ecdsa(void)
 			rc = 0;
 	}
 	cf_key_free(k);
+	return rc;
+}
+
+/* PKCS#8 DER (hex) of an EC private key. */
+static int
+ec_key(const char *der, struct cf_key **k)
+{
+	uint8_t v[192];
+	size_t n = hx(der, v, sizeof(v));
+	int rc = COFFER_E_SELFTEST;
+
+	if (n > 0)
+		rc = cf_key_deserialize(CKO_PRIVATE_KEY, CKK_EC, v, n, k);
+	OPENSSL_cleanse(v, sizeof(v));
+	return rc;
+}
+
+/* RFC 6979 §A.2.6: P-384, SHA-384, "sample" */
+#define P384_X	"6b9d3dad2e1b8c1c05b19875b6659f4de23c3b667bf297ba" \
+		"9aa47740787137d896d5724e4c70a825f872c9ea60d2edf5"
+#define P384_U	"ec3a4e415b4e19a4568618029f427fa5da9a8bc4ae92e02e" \
+		"06aae5286b300c64def8f0ea9055866064a254515480bc13" \
+		"8015d9b72d7d57244ea8ef9ac0c621896708a59367f9dfb9" \
+		"f54ca84b3f1c9db1288b231c3ae0d4fe7344fd2533264720"
+#define P384_RS	"94edbb92a5ecb8aad4736e56c691916b3f88140666ce9fa7" \
+		"3d64c4ea95ad133c81a648152e44acf96e36dd1e80fabe46" \
+		"99ef4aeb15f178cea1fe40db2603138f130e740a19624526" \
+		"203b6351d0a3a94fa329c145786e679e7b82c71a38628ac8"
+
+/* Verify the published signature, reject a corrupted one, sign + verify. */
+static int
+kat_ecdsa_p384(void)
+{
+	CK_MECHANISM m = { CKM_ECDSA_SHA384, NULL, 0 };
+	const uint8_t *msg = (const uint8_t *)"sample";
+	struct cf_key *k = NULL;
+	uint8_t sig[96];
+	size_t sl = sizeof(sig);
+	int rc = COFFER_E_SELFTEST;
+
+	if (hx(P384_RS, sig, sizeof(sig)) != sizeof(sig) ||
+	    ec_key("3081b6020100301006072a8648ce3d020106052b81040022"
+	    "04819e30819b0201010430" P384_X "a16403620004" P384_U, &k) != 0)
+		return COFFER_E_SELFTEST;
+	if (cf_verify(&m, k, msg, 6, sig, sl) != 0)
+		goto out;
+	sig[70] ^= 1;
+	if (cf_verify(&m, k, msg, 6, sig, sl) != COFFER_E_SIGNATURE)
+		goto out;
+	if (cf_sign(&m, k, msg, 6, sig, &sl) != 0 || sl != sizeof(sig) ||
+	    cf_verify(&m, k, msg, 6, sig, sl) != 0)
+		goto out;
+	rc = 0;
+ out:
+	cf_key_free(k);
+	return rc;
+}
+
+/* NIST CAVS 14.1 KAS ECC CDH primitive, [P-256] COUNT = 0 */
+#define CDH_QCAVS "700c48f77f56584c5cc632ca65640db91b6bacce3a4df6b4" \
+		"2ce7cc838833d287db71e509e3fd9b060ddb20ba5c51dcc5" \
+		"948d46fbf640dfe0441782cab85fa4ac"
+#define CDH_DIUT  "7d7dc5f71eb29ddaf80d6214632eeae03d9058af1fb6d22e" \
+		"d80badb62bc1a534"
+#define CDH_QIUT  "ead218590119e8876b29146ff89ca61770c4edbbf97d38ce" \
+		"385ed281d8a6b23028af61281fd35e2fa7002523acc85a42" \
+		"9cb06ee6648325389f59edfce1405141"
+#define CDH_ZIUT  "46fc62106420ff012e54a434fbdd2d25ccc5852060561e68" \
+		"040dd7778997bd7b"
+
+/* Z = x(dIUT * QCAVS) through CKM_ECDH1_DERIVE (CKD_NULL); an off-curve
+ * peer point must be refused. */
+static int
+kat_ecdh(void)
+{
+	uint8_t q[65], z[32], v[32];
+	size_t vl = sizeof(v);
+	CK_ECDH1_DERIVE_PARAMS p = { CKD_NULL, 0, NULL, sizeof(q), q };
+	CK_MECHANISM m = { CKM_ECDH1_DERIVE, &p, sizeof(p) };
+	struct cf_key *base = NULL, *out = NULL;
+	int rc = COFFER_E_SELFTEST;
+
+	if (hx("04" CDH_QCAVS, q, sizeof(q)) != sizeof(q) ||
+	    hx(CDH_ZIUT, z, sizeof(z)) != sizeof(z) ||
+	    ec_key("308187020100301306072a8648ce3d020106082a8648ce3d030107"
+	    "046d306b0201010420" CDH_DIUT "a14403420004" CDH_QIUT, &base) != 0)
+		return COFFER_E_SELFTEST;
+	if (cf_derive(&m, base, CKK_GENERIC_SECRET, sizeof(z), &out) != 0 ||
+	    cf_key_serialize(out, v, &vl) != 0 || vl != sizeof(z) ||
+	    memcmp(v, z, sizeof(z)) != 0)
+		goto out;
+	cf_key_free(out);
+	out = NULL;
+	q[64] ^= 1;
+	if (cf_derive(&m, base, CKK_GENERIC_SECRET, sizeof(z), &out) == 0)
+		goto out;
+	rc = 0;
+ out:
+	OPENSSL_cleanse(v, sizeof(v));
+	cf_key_free(out);
+	cf_key_free(base);
 	return rc;
 }
 
@@ -558,11 +836,17 @@ static const struct {
 	{ "AES-KWP", kat_aes_kwp },
 	{ "AES-CMAC", kat_cmac },
 	{ "HMAC-SHA2", kat_hmac },
+	{ "HMAC-SHA1", kat_hmac_sha1 },
 	{ "SHA-1/2", kat_sha },
 	{ "SHA-3", kat_sha3 },
 	{ "Ed25519", kat_ed25519 },
+	{ "Ed448", kat_ed448 },
 	{ "RSA-PKCS1-SHA256", kat_rsa },
+	{ "RSA-OAEP", kat_rsa_oaep },
+	{ "RSA-PSS", kat_rsa_pss },
 	{ "ECDSA-P256", kat_ecdsa },
+	{ "ECDSA-P384", kat_ecdsa_p384 },
+	{ "ECDH-P256", kat_ecdh },
 	{ "KBKDF", kat_kbkdf },
 };
 #define NKATS (sizeof(kats) / sizeof(kats[0]))
