@@ -209,7 +209,7 @@ int cf_unwrap(const CK_MECHANISM *mech, const struct cf_key *unwrapping_key,
  * Derives a secret key of type (CKK_AES or CKK_GENERIC_SECRET) and len
  * bytes. CKM_ECDH1_DERIVE (CK_ECDH1_DERIVE_PARAMS; public data as the raw
  * uncompressed point or its DER OCTET STRING; KDF CKD_NULL, which keeps the
- * leading len bytes of Z, or CKD_SHA1/224/256/384/512_KDF = ANSI X9.63
+ * trailing len bytes of Z, or CKD_SHA1/224/256/384/512_KDF = ANSI X9.63
  * KDF with the shared data), CKM_SP800_108_COUNTER_KDF
  * (CK_SP800_108_KDF_PARAMS; PRF CKM_SHA*_HMAC with a generic secret key or
  * CKM_AES_CMAC with an AES key; data params in the caller's order:

@@ -416,7 +416,11 @@ derive_ecdh(const CK_MECHANISM *m, const struct cf_key *base, CK_KEY_TYPE type,
 			rc = COFFER_E_KEY_SIZE;
 			goto out;
 		}
-		rc = cf_key_deserialize(CKO_SECRET_KEY, type, z, len, out);
+		/* a shorter key drops the leading bytes of Z (PKCS#11:
+		 * "truncation removes bytes from the leading end"), as
+		 * SoftHSMv2 does */
+		rc = cf_key_deserialize(CKO_SECRET_KEY, type, z + (zl - len),
+		    len, out);
 		goto out;
 	}
 	/* ANSI X9.63 KDF (SEC 1 §3.6.1) */

@@ -5,7 +5,8 @@
  * token and mechanism information; session and login states; attribute
  * semantics (sensitive, unknown, too small, per attribute); object
  * management; operation state and output-length rules; bad arguments
- * (NULL pointers, wrong lengths, invalid handles); threads and fork.
+ * (NULL pointers, wrong lengths, invalid handles); key derivation (ECDH,
+ * SP 800-108) checked against OpenSSL; threads and fork.
  * It runs against Coffer and SoftHSMv2; documented differences are
  * skipped by name with --skip. Prints "N passed, N failed, N skipped".
  *
@@ -23,6 +24,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
 #include <p11-kit/pkcs11.h>
 
 /* 3.0 interface structure (p11-kit 0.24's header predates it). */
@@ -1331,6 +1339,696 @@ g_setpin(CK_SESSION_HANDLE h)
 		printf("  the user PIN is now %s\n", newpin);
 }
 
+/* --- derive -------------------------------------------------------------- */
+
+/* PKCS#11 3.0 §2.42 SP 800-108 parameters (p11-kit 0.24 predates them). */
+#ifndef CKM_SP800_108_COUNTER_KDF
+#define CKM_SP800_108_COUNTER_KDF	(0x3acUL)
+#define CK_SP800_108_ITERATION_VARIABLE	(0x1UL)
+#define CK_SP800_108_DKM_LENGTH		(0x3UL)
+#define CK_SP800_108_BYTE_ARRAY		(0x4UL)
+#define CK_SP800_108_DKM_LENGTH_SUM_OF_KEYS	(0x1UL)
+typedef struct CK_PRF_DATA_PARAM {
+	CK_ULONG	 type;
+	void		*pValue;
+	CK_ULONG	 ulValueLen;
+} CK_PRF_DATA_PARAM;
+typedef struct CK_SP800_108_COUNTER_FORMAT {
+	CK_BBOOL	 bLittleEndian;
+	CK_ULONG	 ulWidthInBits;
+} CK_SP800_108_COUNTER_FORMAT;
+typedef struct CK_SP800_108_DKM_LENGTH_FORMAT {
+	CK_ULONG	 dkmLengthMethod;
+	CK_BBOOL	 bLittleEndian;
+	CK_ULONG	 ulWidthInBits;
+} CK_SP800_108_DKM_LENGTH_FORMAT;
+typedef struct CK_SP800_108_KDF_PARAMS {
+	CK_MECHANISM_TYPE	 prfType;
+	CK_ULONG		 ulNumberOfDataParams;
+	CK_PRF_DATA_PARAM	*pDataParams;
+	CK_ULONG		 ulAdditionalDerivedKeys;
+	void			*pAdditionalDerivedKeys;
+} CK_SP800_108_KDF_PARAMS;
+#endif
+
+/* The block both sides encrypt (AES-ECB) or MAC (HMAC-SHA256). */
+static const CK_BYTE probe_blk[16] = "p11conf derive.";
+
+/* A derived secret key (session, sensitive) of type kt and len bytes;
+ * AES keys may encrypt, generic secrets sign (HMAC). */
+static CK_RV
+derive(CK_SESSION_HANDLE h, CK_MECHANISM *m, CK_OBJECT_HANDLE base,
+    CK_KEY_TYPE kt, CK_ULONG len, CK_OBJECT_HANDLE *k)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_VALUE_LEN, &len, sizeof(len) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ kt == CKK_AES ? CKA_ENCRYPT : CKA_SIGN, &yes, sizeof(yes) },
+	};
+
+	return f->C_DeriveKey(h, m, base, t, sizeof(t) / sizeof(t[0]), k);
+}
+
+/* What a key of value ref gives on probe_blk, computed by OpenSSL. */
+static bool
+sw_probe(CK_KEY_TYPE kt, const uint8_t *ref, size_t rl, uint8_t *out,
+    size_t *outl)
+{
+	EVP_CIPHER_CTX *c;
+	EVP_CIPHER *ciph;
+	char name[32];
+	int n = 0;
+	bool ok;
+
+	if (kt != CKK_AES)
+		return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, ref, rl,
+		    probe_blk, sizeof(probe_blk), out, 32, outl) != NULL;
+	snprintf(name, sizeof(name), "AES-%zu-ECB", rl * 8);
+	ciph = EVP_CIPHER_fetch(NULL, name, NULL);
+	c = EVP_CIPHER_CTX_new();
+	ok = ciph != NULL && c != NULL &&
+	    EVP_EncryptInit_ex2(c, ciph, ref, NULL, NULL) == 1 &&
+	    EVP_CIPHER_CTX_set_padding(c, 0) == 1 &&
+	    EVP_EncryptUpdate(c, out, &n, probe_blk, sizeof(probe_blk)) == 1 &&
+	    n == 16;
+	*outl = (size_t)n;
+	EVP_CIPHER_CTX_free(c);
+	EVP_CIPHER_free(ciph);
+	return ok;
+}
+
+/* The token's key k on probe_blk: one AES-ECB block or HMAC-SHA256. */
+static CK_RV
+token_probe(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE k, CK_KEY_TYPE kt,
+    uint8_t *out, CK_ULONG *outl)
+{
+	CK_MECHANISM ecb = { CKM_AES_ECB, NULL, 0 };
+	CK_MECHANISM hm = { CKM_SHA256_HMAC, NULL, 0 };
+	CK_RV rv;
+
+	if (kt == CKK_AES) {
+		if ((rv = f->C_EncryptInit(h, &ecb, k)) == CKR_OK)
+			rv = f->C_Encrypt(h, (CK_BYTE *)probe_blk,
+			    sizeof(probe_blk), out, outl);
+	} else {
+		if ((rv = f->C_SignInit(h, &hm, k)) == CKR_OK)
+			rv = f->C_Sign(h, (CK_BYTE *)probe_blk,
+			    sizeof(probe_blk), out, outl);
+	}
+	return rv;
+}
+
+/* The derived key k behaves as a key of value ref: compared by use, never
+ * by reading it (it is sensitive). */
+static void
+same_key(CK_SESSION_HANDLE h, const char *name, CK_OBJECT_HANDLE k,
+    CK_KEY_TYPE kt, const uint8_t *ref, size_t rl)
+{
+	uint8_t a[32], b[32];
+	CK_ULONG al = sizeof(a);
+	size_t bl = 0;
+	CK_RV rv;
+
+	if ((rv = token_probe(h, k, kt, a, &al)) != CKR_OK) {
+		truth(name, false, "%s with the derived key: %s", kt ==
+		    CKK_AES ? "AES-ECB" : "HMAC", rvn(rv));
+		return;
+	}
+	if (!sw_probe(kt, ref, rl, b, &bl)) {
+		truth(name, false, "OpenSSL reference failed");
+		return;
+	}
+	truth(name, al == bl && memcmp(a, b, bl) == 0,
+	    "the derived key differs from the reference");
+}
+
+/* ANSI X9.63 KDF (SEC 1 §3.6.1) with SHA-256, by OpenSSL. */
+static bool
+sw_x963(const uint8_t *z, size_t zl, const uint8_t *info, size_t il,
+    uint8_t *out, size_t len)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "X963KDF", NULL);
+	EVP_KDF_CTX *c = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM p[4], *pp = p;
+	bool ok;
+
+	*pp++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	*pp++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    (void *)z, zl);
+	if (il > 0)
+		*pp++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+		    (void *)info, il);
+	*pp = OSSL_PARAM_construct_end();
+	ok = c != NULL && EVP_KDF_derive(c, out, len, p) == 1;
+	EVP_KDF_CTX_free(c);
+	EVP_KDF_free(kdf);
+	return ok;
+}
+
+/* SP 800-108 counter mode, HMAC-SHA256, 32-bit big-endian counter first,
+ * then the fixed input and (use_l) a 32-bit big-endian L, by OpenSSL:
+ * its KBKDF input is [i] || label || 00 || context || [L], here with
+ * the fixed input as the label and no separator. */
+static bool
+sw_kbkdf(const uint8_t *k, size_t kl, const uint8_t *fx, size_t fl,
+    int use_l, uint8_t *out, size_t len)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "KBKDF", NULL);
+	EVP_KDF_CTX *c = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+	int sep = 0;
+	OSSL_PARAM p[8];
+	bool ok;
+
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_MODE,
+	    (char *)"counter", 0);
+	p[1] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_MAC,
+	    (char *)"HMAC", 0);
+	p[2] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    (void *)k, kl);
+	p[4] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+	    (void *)fx, fl);
+	p[5] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_KBKDF_USE_L, &use_l);
+	p[6] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_KBKDF_USE_SEPARATOR,
+	    &sep);
+	p[7] = OSSL_PARAM_construct_end();
+	ok = c != NULL && EVP_KDF_derive(c, out, len, p) == 1;
+	EVP_KDF_CTX_free(c);
+	EVP_KDF_free(kdf);
+	return ok;
+}
+
+/* A P-256 public key from its uncompressed point. */
+static EVP_PKEY *
+p256_public(const uint8_t *pt, size_t n)
+{
+	OSSL_PARAM p[3];
+	EVP_PKEY_CTX *c;
+	EVP_PKEY *k = NULL;
+
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	    (char *)"prime256v1", 0);
+	p[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    (void *)pt, n);
+	p[2] = OSSL_PARAM_construct_end();
+	if ((c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(c) != 1 ||
+	    EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY, p) != 1)
+		k = NULL;
+	EVP_PKEY_CTX_free(c);
+	return k;
+}
+
+/* Z = x(d_peer * Q_token), the ECDH shared secret, by OpenSSL. */
+static bool
+sw_ecdh(EVP_PKEY *mine, EVP_PKEY *theirs, uint8_t *z, size_t *zl)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL);
+	bool ok;
+
+	ok = c != NULL && EVP_PKEY_derive_init(c) == 1 &&
+	    EVP_PKEY_derive_set_peer(c, theirs) == 1 &&
+	    EVP_PKEY_derive(c, z, zl) == 1;
+	EVP_PKEY_CTX_free(c);
+	return ok;
+}
+
+/* An EC P-256 key pair in the token; derive says CKA_DERIVE of the
+ * private key. */
+static CK_RV
+make_p256(CK_SESSION_HANDLE h, CK_BBOOL derive, CK_OBJECT_HANDLE *pub,
+    CK_OBJECT_HANDLE *priv)
+{
+	/* DER OID 1.2.840.10045.3.1.7 (P-256). */
+	static CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+	    0x03, 0x01, 0x07 };
+	CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_ATTRIBUTE pt[] = {
+		{ CKA_EC_PARAMS, p256, sizeof(p256) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+	};
+	CK_ATTRIBUTE vt[] = {
+		{ CKA_DERIVE, &derive, sizeof(derive) },
+		{ CKA_SIGN, &yes, sizeof(yes) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+	};
+
+	return f->C_GenerateKeyPair(h, &m, pt, 2, vt, 4, pub, priv);
+}
+
+/*
+ * CKM_ECDH1_DERIVE with a token P-256 key and a software peer: the
+ * derived AES key (CKD_NULL: Z itself, 32 bytes for P-256, so no
+ * truncation rule is involved; CKD_SHA256_KDF: X9.63 KDF of Z) must
+ * encrypt a block as OpenSSL does under the key computed from Z on the
+ * software side with the token's CKA_EC_POINT.
+ */
+static void
+g_derive_ecdh(CK_SESSION_HANDLE h)
+{
+	static CK_BYTE shared[] = "p11conf X9.63 shared info";
+	CK_ECDH1_DERIVE_PARAMS ep;
+	CK_MECHANISM m = { CKM_ECDH1_DERIVE, &ep, sizeof(ep) };
+	CK_OBJECT_HANDLE pub, priv, pub2, priv2, gs, k;
+	CK_ULONG tpl = 0, len = 32, vl = 0;
+	CK_KEY_TYPE gk = CKK_GENERIC_SECRET, kt = 0;
+	CK_BBOOL local = CK_TRUE;
+	CK_ATTRIBUTE a[4];
+	EVP_PKEY *peer = NULL, *tok = NULL;
+	uint8_t tp[160], pt[65], der[67], bad[65], z[32], dk[48], val[64];
+	const uint8_t *raw = NULL;
+	size_t ptl = 0, zl = sizeof(z);
+	CK_RV rv;
+
+	if (!check("derive.ecdh_keygen", make_p256(h, CK_TRUE, &pub, &priv),
+	    CKR_OK))
+		return;
+	a[0] = (CK_ATTRIBUTE){ CKA_EC_POINT, tp, sizeof(tp) };
+	if (!check("derive.ecdh_ec_point", f->C_GetAttributeValue(h, pub, a,
+	    1), CKR_OK))
+		return;
+	tpl = a[0].ulValueLen;
+	/* CKA_EC_POINT is a DER OCTET STRING (some modules give it raw). */
+	if (tpl == 67 && tp[0] == 0x04 && tp[1] == 65 && tp[2] == 0x04)
+		raw = tp + 2;
+	else if (tpl == 65 && tp[0] == 0x04)
+		raw = tp;
+	if (!truth("derive.ecdh_ec_point_form", raw != NULL,
+	    "CKA_EC_POINT is not an uncompressed P-256 point (%lu bytes)",
+	    tpl))
+		return;
+	peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	tok = p256_public(raw, 65);
+	if (!truth("derive.ecdh_openssl", peer != NULL && tok != NULL &&
+	    EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, pt,
+	    sizeof(pt), &ptl) == 1 && ptl == 65 && pt[0] == 0x04 &&
+	    sw_ecdh(peer, tok, z, &zl) && zl == 32, "software peer or Z"))
+		goto out;
+
+	/* CKD_NULL, the peer point raw (X9.62 A.5.2, a MUST in 2.40). */
+	ep = (CK_ECDH1_DERIVE_PARAMS){ CKD_NULL, 0, NULL, 65, pt };
+	if (check("derive.ecdh_null", derive(h, &m, priv, CKK_AES, 32, &k),
+	    CKR_OK)) {
+		same_key(h, "derive.ecdh_null_value", k, CKK_AES, z, 32);
+		a[0] = (CK_ATTRIBUTE){ CKA_VALUE, val, sizeof(val) };
+		check("derive.ecdh_value_sensitive", f->C_GetAttributeValue(h,
+		    k, a, 1), CKR_ATTRIBUTE_SENSITIVE);
+		a[0] = (CK_ATTRIBUTE){ CKA_VALUE_LEN, &vl, sizeof(vl) };
+		a[1] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, &kt, sizeof(kt) };
+		a[2] = (CK_ATTRIBUTE){ CKA_LOCAL, &local, sizeof(local) };
+		if (check("derive.ecdh_attrs", f->C_GetAttributeValue(h, k, a,
+		    3), CKR_OK))
+			truth("derive.ecdh_attr_values", vl == 32 &&
+			    kt == CKK_AES && local == CK_FALSE,
+			    "CKA_VALUE_LEN %lu CKA_KEY_TYPE %lu CKA_LOCAL %u",
+			    vl, kt, local);
+	}
+	/* The DER OCTET STRING form is a MAY (2.40 §2.3.7); Coffer takes it
+	 * (docs/MECHANISMS.md, src/crypto/ops_wrap.c peer_key). */
+	der[0] = 0x04;
+	der[1] = 65;
+	memcpy(der + 2, pt, 65);
+	ep = (CK_ECDH1_DERIVE_PARAMS){ CKD_NULL, 0, NULL, 67, der };
+	rv = derive(h, &m, priv, CKK_AES, 32, &k);
+	if (rv != CKR_OK && !is_coffer())
+		skip_group("derive.ecdh_der", "raw points only");
+	else if (check("derive.ecdh_der", rv, CKR_OK))
+		same_key(h, "derive.ecdh_der_value", k, CKK_AES, z, 32);
+
+	/*
+	 * A 16-byte key from the 32-byte Z: PKCS#11 2.40 / 3.0 §2.3.9 (ECDH
+	 * key derivation) "The truncation removes bytes from the leading end
+	 * of the secret value", so the key is Z's rightmost 16 bytes
+	 * (SoftHSMv2 2.6 does this; Coffer kept the leftmost bytes until
+	 * this check found it).
+	 */
+	ep = (CK_ECDH1_DERIVE_PARAMS){ CKD_NULL, 0, NULL, 65, pt };
+	if (check("derive.ecdh_null_short", derive(h, &m, priv, CKK_AES, 16,
+	    &k), CKR_OK)) {
+		uint8_t got[32], lo[32], hi[32];
+		CK_ULONG gl = sizeof(got);
+		size_t ll = 0, hl = 0;
+		bool left, right;
+
+		rv = token_probe(h, k, CKK_AES, got, &gl);
+		left = rv == CKR_OK && sw_probe(CKK_AES, z, 16, lo, &ll) &&
+		    gl == ll && memcmp(got, lo, ll) == 0;
+		right = rv == CKR_OK && sw_probe(CKK_AES, z + 16, 16, hi,
+		    &hl) && gl == hl && memcmp(got, hi, hl) == 0;
+		truth("derive.ecdh_null_short_value", right,
+		    "%s", rv != CKR_OK ? rvn(rv) : left ? "leftmost bytes of "
+		    "Z, want the rightmost" : "neither half of Z");
+	}
+
+	/* CKD_SHA256_KDF (X9.63), without and with shared data. Which KDFs
+	 * a module takes cannot be asked; SoftHSMv2 2.6 takes CKD_NULL only
+	 * (MECHANISM_PARAM_INVALID). Coffer documents the X9.63 KDFs. */
+	ep = (CK_ECDH1_DERIVE_PARAMS){ CKD_SHA256_KDF, 0, NULL, 65, pt };
+	rv = derive(h, &m, priv, CKK_AES, 32, &k);
+	if (rv == CKR_MECHANISM_PARAM_INVALID && !is_coffer()) {
+		skip_group("derive.ecdh_sha256", "CKD_NULL only");
+	} else {
+		if (check("derive.ecdh_sha256", rv, CKR_OK)) {
+			if (sw_x963(z, 32, NULL, 0, dk, 32))
+				same_key(h, "derive.ecdh_sha256_value", k,
+				    CKK_AES, dk, 32);
+			else
+				truth("derive.ecdh_sha256_value", false,
+				    "OpenSSL X963KDF failed");
+		}
+		ep.ulSharedDataLen = sizeof(shared) - 1;
+		ep.pSharedData = shared;
+		if (check("derive.ecdh_sha256_shared", derive(h, &m, priv,
+		    CKK_AES, 32, &k), CKR_OK)) {
+			if (sw_x963(z, 32, shared, sizeof(shared) - 1, dk, 32))
+				same_key(h, "derive.ecdh_sha256_shared_value",
+				    k, CKK_AES, dk, 32);
+			else
+				truth("derive.ecdh_sha256_shared_value", false,
+				    "OpenSSL X963KDF failed");
+		}
+		/* 48 bytes: two SHA-256 blocks (counters 1 and 2). */
+		if (has_mech(CKM_SHA256_HMAC) &&
+		    check("derive.ecdh_sha256_long", derive(h, &m, priv,
+		    CKK_GENERIC_SECRET, 48, &k), CKR_OK)) {
+			if (sw_x963(z, 32, shared, sizeof(shared) - 1, dk, 48))
+				same_key(h, "derive.ecdh_sha256_long_value", k,
+				    CKK_GENERIC_SECRET, dk, 48);
+			else
+				truth("derive.ecdh_sha256_long_value", false,
+				    "OpenSSL X963KDF failed");
+		}
+	}
+
+	/* Bad input. */
+	ep = (CK_ECDH1_DERIVE_PARAMS){ CKD_NULL, 0, NULL, 65, pt };
+	check("derive.null_mech", derive(h, NULL, priv, CKK_AES, 32, &k),
+	    CKR_ARGUMENTS_BAD);
+	{
+		CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+		CK_KEY_TYPE akt = CKK_AES;
+		CK_ATTRIBUTE t[] = {
+			{ CKA_CLASS, &cls, sizeof(cls) },
+			{ CKA_KEY_TYPE, &akt, sizeof(akt) },
+			{ CKA_VALUE_LEN, &len, sizeof(len) },
+			{ CKA_TOKEN, &no, sizeof(no) },
+		};
+
+		check("derive.null_handle", f->C_DeriveKey(h, &m, priv, t, 4,
+		    NULL), CKR_ARGUMENTS_BAD);
+	}
+	/* A NULL pParameter with a non-zero length is both a bad pointer
+	 * (ARGUMENTS_BAD) and bad mechanism parameters; PKCS#11 does not
+	 * say which. */
+	check2("derive.ecdh_null_param", derive(h, &(CK_MECHANISM){
+	    CKM_ECDH1_DERIVE, NULL, sizeof(ep) }, priv, CKK_AES, 32, &k),
+	    CKR_MECHANISM_PARAM_INVALID, CKR_ARGUMENTS_BAD);
+	check("derive.ecdh_no_param", derive(h, &(CK_MECHANISM){
+	    CKM_ECDH1_DERIVE, NULL, 0 }, priv, CKK_AES, 32, &k),
+	    CKR_MECHANISM_PARAM_INVALID);
+	check("derive.ecdh_param_len", derive(h, &(CK_MECHANISM){
+	    CKM_ECDH1_DERIVE, &ep, sizeof(ep) - 1 }, priv, CKK_AES, 32, &k),
+	    CKR_MECHANISM_PARAM_INVALID);
+	ep = (CK_ECDH1_DERIVE_PARAMS){ CKD_NULL, 0, NULL, 0, NULL };
+	check("derive.ecdh_no_public", derive(h, &m, priv, CKK_AES, 32, &k),
+	    CKR_MECHANISM_PARAM_INVALID);
+	ep = (CK_ECDH1_DERIVE_PARAMS){ CKD_NULL, sizeof(shared) - 1, shared,
+	    65, pt };
+	check("derive.ecdh_null_kdf_shared", derive(h, &m, priv, CKK_AES, 32,
+	    &k), CKR_MECHANISM_PARAM_INVALID);
+	ep = (CK_ECDH1_DERIVE_PARAMS){ 0x7EAD, 0, NULL, 65, pt };
+	check("derive.ecdh_bad_kdf", derive(h, &m, priv, CKK_AES, 32, &k),
+	    CKR_MECHANISM_PARAM_INVALID);
+	/* A point off the curve (y changed): any error, never a key. */
+	memcpy(bad, pt, sizeof(bad));
+	bad[64] ^= 1;
+	ep = (CK_ECDH1_DERIVE_PARAMS){ CKD_NULL, 0, NULL, 65, bad };
+	rv = derive(h, &m, priv, CKK_AES, 32, &k);
+	truth("derive.ecdh_not_on_curve", rv != CKR_OK, "got CKR_OK");
+	if (verbose)
+		printf("     (point not on the curve: %s)\n", rvn(rv));
+	/* The truncated point (X only). */
+	ep = (CK_ECDH1_DERIVE_PARAMS){ CKD_NULL, 0, NULL, 33, pt };
+	rv = derive(h, &m, priv, CKK_AES, 32, &k);
+	truth("derive.ecdh_short_point", rv != CKR_OK, "got CKR_OK");
+	/* CKD_NULL gives Z (32 bytes): a longer key cannot be made.
+	 * PKCS#11 names no code (Coffer: KEY_SIZE_RANGE; SoftHSMv2 2.6:
+	 * FUNCTION_FAILED), so any error, never a key. */
+	ep = (CK_ECDH1_DERIVE_PARAMS){ CKD_NULL, 0, NULL, 65, pt };
+	rv = derive(h, &m, priv, CKK_GENERIC_SECRET, 48, &k);
+	truth("derive.ecdh_null_too_long", rv != CKR_OK, "got CKR_OK");
+	if (verbose)
+		printf("     (48 bytes from a 32-byte Z: %s)\n", rvn(rv));
+	check2("derive.bad_base", derive(h, &m, 0xDEADBEEF, CKK_AES, 32, &k),
+	    CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID);
+	/* The public key: it has no CKA_DERIVE (FUNCTION_NOT_PERMITTED) and
+	 * is the wrong class for ECDH (TYPE_INCONSISTENT). */
+	check2("derive.ecdh_public_base", derive(h, &m, pub, CKK_AES, 32, &k),
+	    CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_TYPE_INCONSISTENT);
+	if (check("derive.ecdh_keygen_noderive", make_p256(h, CK_FALSE,
+	    &pub2, &priv2), CKR_OK))
+		check("derive.ecdh_no_derive_attr", derive(h, &m, priv2,
+		    CKK_AES, 32, &k), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	if (has_mech(CKM_GENERIC_SECRET_KEY_GEN)) {
+		CK_MECHANISM gm = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 };
+		CK_ATTRIBUTE gt[] = {
+			{ CKA_VALUE_LEN, &len, sizeof(len) },
+			{ CKA_KEY_TYPE, &gk, sizeof(gk) },
+			{ CKA_DERIVE, &yes, sizeof(yes) },
+			{ CKA_TOKEN, &no, sizeof(no) },
+		};
+
+		if (check("derive.ecdh_secret_keygen", f->C_GenerateKey(h, &gm,
+		    gt, 4, &gs), CKR_OK))
+			check("derive.ecdh_wrong_key_type", derive(h, &m, gs,
+			    CKK_AES, 32, &k), CKR_KEY_TYPE_INCONSISTENT);
+	}
+ out:
+	OPENSSL_cleanse(z, sizeof(z));
+	OPENSSL_cleanse(dk, sizeof(dk));
+	EVP_PKEY_free(peer);
+	EVP_PKEY_free(tok);
+}
+
+/*
+ * NIST CAVP SP 800-108 KDFCTR_gen.rsp, [PRF=HMAC_SHA256]
+ * [CTRLOCATION=BEFORE_FIXED] [RLEN=32_BITS], L = 128, COUNT = 0.
+ */
+static const uint8_t kbkdf_ki[32] = {
+	0xdd, 0x1d, 0x91, 0xb7, 0xd9, 0x0b, 0x2b, 0xd3, 0x13, 0x85, 0x33,
+	0xce, 0x92, 0xb2, 0x72, 0xfb, 0xf8, 0xa3, 0x69, 0x31, 0x6a, 0xef,
+	0xe2, 0x42, 0xe6, 0x59, 0xcc, 0x0a, 0xe2, 0x38, 0xaf, 0xe0,
+};
+static const uint8_t kbkdf_fixed[60] = {
+	0x01, 0x32, 0x2b, 0x96, 0xb3, 0x0a, 0xcd, 0x19, 0x79, 0x79, 0x44,
+	0x4e, 0x46, 0x8e, 0x1c, 0x5c, 0x68, 0x59, 0xbf, 0x1b, 0x1c, 0xf9,
+	0x51, 0xb7, 0xe7, 0x25, 0x30, 0x3e, 0x23, 0x7e, 0x46, 0xb8, 0x64,
+	0xa1, 0x45, 0xfa, 0xb2, 0x5e, 0x51, 0x7b, 0x08, 0xf8, 0x68, 0x3d,
+	0x03, 0x15, 0xbb, 0x29, 0x11, 0xd8, 0x0a, 0x0e, 0x8a, 0xba, 0x17,
+	0xf3, 0xb4, 0x13, 0xfa, 0xac,
+};
+static const uint8_t kbkdf_ko[16] = {
+	0x10, 0x62, 0x13, 0x42, 0xbf, 0xb0, 0xfd, 0x40, 0x04, 0x6c, 0x0e,
+	0x29, 0xf2, 0xcf, 0xdb, 0xf0,
+};
+
+/*
+ * The CAVP KI enters the token by unwrap (secret keys are refused by
+ * value on Coffer): RSA-OAEP (SHA-256) under a token RSA key, the
+ * wrapping done by OpenSSL with CKA_MODULUS / CKA_PUBLIC_EXPONENT.
+ */
+static bool
+unwrap_known(CK_SESSION_HANDLE h, const uint8_t *v, size_t vl,
+    CK_OBJECT_HANDLE *k)
+{
+	CK_MECHANISM rgen = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+	CK_RSA_PKCS_OAEP_PARAMS op = { CKM_SHA256, CKG_MGF1_SHA256,
+	    CKZ_DATA_SPECIFIED, NULL, 0 };
+	CK_MECHANISM oaep = { CKM_RSA_PKCS_OAEP, &op, sizeof(op) };
+	CK_ULONG bits = 2048;
+	CK_BYTE e[] = { 1, 0, 1 }, n[512], ee[16], wrapped[512];
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE gk = CKK_GENERIC_SECRET;
+	CK_ATTRIBUTE pubt[] = {
+		{ CKA_MODULUS_BITS, &bits, sizeof(bits) },
+		{ CKA_PUBLIC_EXPONENT, e, sizeof(e) },
+		{ CKA_WRAP, &yes, sizeof(yes) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+	};
+	CK_ATTRIBUTE privt[] = {
+		{ CKA_UNWRAP, &yes, sizeof(yes) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+	};
+	CK_ATTRIBUTE ut[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &gk, sizeof(gk) },
+		{ CKA_TOKEN, &no, sizeof(no) },
+		{ CKA_SENSITIVE, &yes, sizeof(yes) },
+		{ CKA_DERIVE, &yes, sizeof(yes) },
+	};
+	CK_ATTRIBUTE a[2];
+	CK_OBJECT_HANDLE pub, priv;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *prm = NULL;
+	EVP_PKEY_CTX *c = NULL;
+	EVP_PKEY *rsa = NULL;
+	BIGNUM *bn = NULL, *be = NULL;
+	size_t wl = sizeof(wrapped);
+	bool ok = false;
+
+	if (!check("derive.kbkdf_rsa_keygen", f->C_GenerateKeyPair(h, &rgen,
+	    pubt, 4, privt, 3, &pub, &priv), CKR_OK))
+		return false;
+	a[0] = (CK_ATTRIBUTE){ CKA_MODULUS, n, sizeof(n) };
+	a[1] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, ee, sizeof(ee) };
+	if (!check("derive.kbkdf_rsa_public", f->C_GetAttributeValue(h, pub,
+	    a, 2), CKR_OK))
+		return false;
+	if ((bn = BN_bin2bn(n, (int)a[0].ulValueLen, NULL)) == NULL ||
+	    (be = BN_bin2bn(ee, (int)a[1].ulValueLen, NULL)) == NULL ||
+	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) != 1 ||
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) != 1 ||
+	    (prm = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+		goto out;
+	if ((c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(c) != 1 ||
+	    EVP_PKEY_fromdata(c, &rsa, EVP_PKEY_PUBLIC_KEY, prm) != 1)
+		goto out;
+	EVP_PKEY_CTX_free(c);
+	if ((c = EVP_PKEY_CTX_new_from_pkey(NULL, rsa, NULL)) == NULL ||
+	    EVP_PKEY_encrypt_init(c) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_oaep_md_name(c, "SHA256", NULL) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md_name(c, "SHA256", NULL) != 1 ||
+	    EVP_PKEY_encrypt(c, wrapped, &wl, v, vl) != 1)
+		goto out;
+	ok = check("derive.kbkdf_unwrap", f->C_UnwrapKey(h, &oaep, priv,
+	    wrapped, wl, ut, 5, k), CKR_OK);
+ out:
+	if (!ok)
+		truth("derive.kbkdf_base", false, "no base key (OpenSSL %s)",
+		    rsa == NULL ? "RSA public key" : "or unwrap");
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(rsa);
+	OSSL_PARAM_free(prm);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(bn);
+	BN_free(be);
+	return ok;
+}
+
+/*
+ * CKM_SP800_108_COUNTER_KDF, PRF HMAC-SHA256, from the CAVP KI: the
+ * CAVP vector itself (AES-128 key = KO), then other fixed inputs and
+ * [L] against OpenSSL's KBKDF.
+ */
+static void
+g_derive_kbkdf(CK_SESSION_HANDLE h)
+{
+	static CK_BYTE label[] = "p11conf SP 800-108 fixed input";
+	CK_SP800_108_COUNTER_FORMAT cf = { CK_FALSE, 32 };
+	CK_SP800_108_DKM_LENGTH_FORMAT df = {
+	    CK_SP800_108_DKM_LENGTH_SUM_OF_KEYS, CK_FALSE, 32 };
+	CK_PRF_DATA_PARAM dp[3] = {
+		{ CK_SP800_108_ITERATION_VARIABLE, &cf, sizeof(cf) },
+		{ CK_SP800_108_BYTE_ARRAY, (void *)kbkdf_fixed,
+		    sizeof(kbkdf_fixed) },
+		{ CK_SP800_108_DKM_LENGTH, &df, sizeof(df) },
+	};
+	CK_SP800_108_KDF_PARAMS kp = { CKM_SHA256_HMAC, 2, dp, 0, NULL };
+	CK_MECHANISM m = { CKM_SP800_108_COUNTER_KDF, &kp, sizeof(kp) };
+	CK_OBJECT_HANDLE base, k, pub, priv;
+	uint8_t dk[48];
+
+	if (!unwrap_known(h, kbkdf_ki, sizeof(kbkdf_ki), &base))
+		return;
+	if (check("derive.kbkdf_cavp", derive(h, &m, base, CKK_AES, 16, &k),
+	    CKR_OK))
+		same_key(h, "derive.kbkdf_cavp_value", k, CKK_AES, kbkdf_ko,
+		    sizeof(kbkdf_ko));
+	/* Another fixed input, AES-256. */
+	dp[1] = (CK_PRF_DATA_PARAM){ CK_SP800_108_BYTE_ARRAY, label,
+	    sizeof(label) - 1 };
+	if (check("derive.kbkdf_aes256", derive(h, &m, base, CKK_AES, 32, &k),
+	    CKR_OK)) {
+		if (sw_kbkdf(kbkdf_ki, 32, label, sizeof(label) - 1, 0, dk, 32))
+			same_key(h, "derive.kbkdf_aes256_value", k, CKK_AES,
+			    dk, 32);
+		else
+			truth("derive.kbkdf_aes256_value", false,
+			    "OpenSSL KBKDF failed");
+	}
+	/* With [L]_32 after the fixed input, 48 bytes: two PRF blocks. */
+	kp.ulNumberOfDataParams = 3;
+	if (has_mech(CKM_SHA256_HMAC) && check("derive.kbkdf_long",
+	    derive(h, &m, base, CKK_GENERIC_SECRET, 48, &k), CKR_OK)) {
+		if (sw_kbkdf(kbkdf_ki, 32, label, sizeof(label) - 1, 1, dk, 48))
+			same_key(h, "derive.kbkdf_long_value", k,
+			    CKK_GENERIC_SECRET, dk, 48);
+		else
+			truth("derive.kbkdf_long_value", false,
+			    "OpenSSL KBKDF failed");
+	}
+	/* Bad input: every error here is in the parameters. */
+	kp.ulNumberOfDataParams = 2;
+	check("derive.kbkdf_param_len", derive(h, &(CK_MECHANISM){
+	    CKM_SP800_108_COUNTER_KDF, &kp, sizeof(kp) - 1 }, base, CKK_AES,
+	    32, &k), CKR_MECHANISM_PARAM_INVALID);
+	check2("derive.kbkdf_null_param", derive(h, &(CK_MECHANISM){
+	    CKM_SP800_108_COUNTER_KDF, NULL, sizeof(kp) }, base, CKK_AES, 32,
+	    &k), CKR_MECHANISM_PARAM_INVALID, CKR_ARGUMENTS_BAD);
+	kp.pDataParams = dp + 1;
+	kp.ulNumberOfDataParams = 1;
+	check("derive.kbkdf_no_counter", derive(h, &m, base, CKK_AES, 32, &k),
+	    CKR_MECHANISM_PARAM_INVALID);
+	kp.pDataParams = NULL;
+	check("derive.kbkdf_null_data", derive(h, &m, base, CKK_AES, 32, &k),
+	    CKR_MECHANISM_PARAM_INVALID);
+	kp = (CK_SP800_108_KDF_PARAMS){ CKM_VENDOR_DEFINED | 0x7EAD, 2, dp,
+	    0, NULL };
+	check("derive.kbkdf_bad_prf", derive(h, &m, base, CKK_AES, 32, &k),
+	    CKR_MECHANISM_PARAM_INVALID);
+	kp.prfType = CKM_SHA256_HMAC;
+	cf.ulWidthInBits = 12;
+	check("derive.kbkdf_bad_width", derive(h, &m, base, CKK_AES, 32, &k),
+	    CKR_MECHANISM_PARAM_INVALID);
+	cf.ulWidthInBits = 32;
+	/* An EC private key with CKA_DERIVE is the wrong type. */
+	if (has_mech(CKM_EC_KEY_PAIR_GEN) && check("derive.kbkdf_ec_keygen",
+	    make_p256(h, CK_TRUE, &pub, &priv), CKR_OK))
+		check("derive.kbkdf_wrong_key_type", derive(h, &m, priv,
+		    CKK_AES, 32, &k), CKR_KEY_TYPE_INCONSISTENT);
+	OPENSSL_cleanse(dk, sizeof(dk));
+}
+
+/* C_DeriveKey: ECDH (P-256) and SP 800-108 counter mode, each checked
+ * against OpenSSL by using the derived key, skipped when the module
+ * does not list the mechanism. */
+static void
+g_derive(CK_SESSION_HANDLE h)
+{
+	if (has_mech(CKM_ECDH1_DERIVE) && has_mech(CKM_EC_KEY_PAIR_GEN) &&
+	    has_mech(CKM_AES_ECB))
+		g_derive_ecdh(h);
+	else
+		skip_group("derive.ecdh", "no ECDH or AES-ECB");
+	if (has_mech(CKM_SP800_108_COUNTER_KDF) &&
+	    has_mech(CKM_RSA_PKCS_KEY_PAIR_GEN) &&
+	    has_mech(CKM_RSA_PKCS_OAEP) && has_mech(CKM_AES_ECB))
+		g_derive_kbkdf(h);
+	else
+		skip_group("derive.kbkdf", "no SP 800-108 counter KDF");
+}
+
 static void
 g_crypto(void)
 {
@@ -1350,6 +2048,7 @@ g_crypto(void)
 	g_gcm(h);
 	g_sign(h);
 	g_wrap(h);
+	g_derive(h);
 	g_random(h);
 	if (skipped("setpin.*"))
 		skip_group("setpin", "skipped");
