@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * p11ext.h: PKCS#11 3.0 definitions that p11-kit 0.24's pkcs11.h lacks,
- * shared by libcoffer (src/client) and the node. The SP 800-108 group uses
- * the same #ifndef guards as src/crypto/mech.h, so both headers may be
- * included in one translation unit, in either order.
+ * shared by libcoffer (src/client), the node and the crypto engine
+ * (src/crypto/mech.h includes it). Each group is guarded by #ifndef so a
+ * newer pkcs11.h that has them wins.
  *
  * Wire form of the structured SP 800-108 data parameters (proto
  * Sp800108Params.data[].value), following the Attribute convention
@@ -91,8 +91,7 @@ typedef struct CK_SP800_108_KDF_PARAMS {
 #define CKD_SHA3_224_KDF		(0x0aUL)
 #endif
 
-/* PKCS#11 2.40 §2.1.21; same layout as src/crypto's
- * cf_rsa_aes_key_wrap_params. */
+/* PKCS#11 2.40 §2.1.21 (src/crypto calls it cf_rsa_aes_key_wrap_params) */
 typedef struct CK_RSA_AES_KEY_WRAP_PARAMS {
 	CK_ULONG		 ulAESKeyBits;	/* 128, 192 or 256 */
 	CK_RSA_PKCS_OAEP_PARAMS	*pOAEPParams;

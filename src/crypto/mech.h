@@ -36,61 +36,12 @@
 
 #include "keys.h"
 
-/* --- PKCS#11 3.0 definitions missing from p11-kit's pkcs11.h ----------- */
-#ifndef CKM_AES_KEY_WRAP_KWP
-#define CKM_AES_KEY_WRAP_KWP		(0x210bUL)
-#endif
-#ifndef CKM_SHA3_256
-#define CKM_SHA3_256			(0x2b0UL)
-#define CKM_SHA3_224			(0x2b5UL)
-#define CKM_SHA3_384			(0x2c0UL)
-#define CKM_SHA3_512			(0x2d0UL)
-#endif
-#ifndef CKM_SP800_108_COUNTER_KDF
-#define CKM_SP800_108_COUNTER_KDF	(0x3acUL)
-#define CK_SP800_108_ITERATION_VARIABLE	(0x1UL)
-#define CK_SP800_108_OPTIONAL_COUNTER	(0x2UL)
-#define CK_SP800_108_DKM_LENGTH		(0x3UL)
-#define CK_SP800_108_BYTE_ARRAY		(0x4UL)
-#define CK_SP800_108_DKM_LENGTH_SUM_OF_KEYS	(0x1UL)
-#define CK_SP800_108_DKM_LENGTH_SUM_OF_SEGMENTS	(0x2UL)
-typedef struct CK_PRF_DATA_PARAM {
-	CK_ULONG	 type;		/* CK_SP800_108_* */
-	void		*pValue;
-	CK_ULONG	 ulValueLen;
-} CK_PRF_DATA_PARAM;
-typedef struct CK_SP800_108_COUNTER_FORMAT {
-	CK_BBOOL	 bLittleEndian;
-	CK_ULONG	 ulWidthInBits;
-} CK_SP800_108_COUNTER_FORMAT;
-typedef struct CK_SP800_108_DKM_LENGTH_FORMAT {
-	CK_ULONG	 dkmLengthMethod;
-	CK_BBOOL	 bLittleEndian;
-	CK_ULONG	 ulWidthInBits;
-} CK_SP800_108_DKM_LENGTH_FORMAT;
-typedef struct CK_DERIVED_KEY {
-	CK_ATTRIBUTE		*pTemplate;
-	CK_ULONG		 ulAttributeCount;
-	CK_OBJECT_HANDLE	*phKey;
-} CK_DERIVED_KEY;
-typedef struct CK_SP800_108_KDF_PARAMS {
-	CK_MECHANISM_TYPE	 prfType;
-	CK_ULONG		 ulNumberOfDataParams;
-	CK_PRF_DATA_PARAM	*pDataParams;
-	CK_ULONG		 ulAdditionalDerivedKeys;	/* must be 0 */
-	CK_DERIVED_KEY		*pAdditionalDerivedKeys;
-} CK_SP800_108_KDF_PARAMS;
-#endif
-#ifndef CKD_SHA3_224_KDF
-#define CKD_SHA3_224_KDF		(0x0aUL)
-#endif
-/* CK_RSA_AES_KEY_WRAP_PARAMS (PKCS#11 2.40 §2.1.21) */
-typedef struct cf_rsa_aes_key_wrap_params {
-	CK_ULONG		 ulAESKeyBits;	/* 128, 192 or 256 */
-	CK_RSA_PKCS_OAEP_PARAMS	*pOAEPParams;
-} cf_rsa_aes_key_wrap_params;
-/* CK_MAC_GENERAL_PARAMS: the MAC length in bytes for *_HMAC_GENERAL. */
-typedef CK_ULONG cf_mac_general_params;
+/* PKCS#11 3.0 definitions missing from p11-kit's pkcs11.h (one copy,
+ * shared with libcoffer) */
+#include "common/p11ext.h"
+/* The engine's names for two parameter structures */
+typedef CK_RSA_AES_KEY_WRAP_PARAMS cf_rsa_aes_key_wrap_params;
+typedef CK_MAC_GENERAL_PARAMS cf_mac_general_params;
 
 /* --- mechanism table ------------------------------------------------ */
 
