@@ -55,7 +55,7 @@ get_be64(const uint8_t *p)
 static int
 one_to_wire(const CK_ATTRIBUTE *a, Coffer__Attribute *w)
 {
-	const CK_ULONG *ul;
+	CK_ULONG one;
 	size_t i, cnt, wlen;
 	uint8_t *buf = NULL;
 	int kind;
@@ -95,13 +95,17 @@ one_to_wire(const CK_ATTRIBUTE *a, Coffer__Attribute *w)
 	if ((buf = malloc(wlen)) == NULL)
 		return COFFER_E_NOMEM;
 	switch (kind) {
+	/* The application's buffer need not be aligned: memcpy */
 	case CF_AK_ULONG:
-		put_be64(*(const CK_ULONG *)a->pValue, buf);
+		memcpy(&one, a->pValue, sizeof(one));
+		put_be64(one, buf);
 		break;
 	case CF_AK_MECHS:
-		ul = a->pValue;
-		for (i = 0; i < wlen / 8; i++)
-			put_be64(ul[i], buf + 8 * i);
+		for (i = 0; i < wlen / 8; i++) {
+			memcpy(&one, (const uint8_t *)a->pValue +
+			    i * sizeof(CK_ULONG), sizeof(one));
+			put_be64(one, buf + 8 * i);
+		}
 		break;
 	default:
 		memcpy(buf, a->pValue, wlen);
@@ -198,23 +202,27 @@ native_len(uint64_t type, size_t wlen, size_t *out)
 static int
 value_from_wire(uint64_t type, const uint8_t *w, size_t wlen, void *dst)
 {
-	CK_ULONG *ul = dst;
+	CK_ULONG one;
 	uint64_t v;
 	size_t i;
 
 	switch (attr_kind(type)) {
+	/* dst is the application's buffer, maybe unaligned: memcpy */
 	case CF_AK_ULONG:
 		v = get_be64(w);
 		if (v > (uint64_t)(CK_ULONG)-1)
 			return COFFER_E_PROTO;
-		*ul = (CK_ULONG)v;
+		one = (CK_ULONG)v;
+		memcpy(dst, &one, sizeof(one));
 		return 0;
 	case CF_AK_MECHS:
 		for (i = 0; i < wlen / 8; i++) {
 			v = get_be64(w + 8 * i);
 			if (v > (uint64_t)(CK_ULONG)-1)
 				return COFFER_E_PROTO;
-			ul[i] = (CK_ULONG)v;
+			one = (CK_ULONG)v;
+			memcpy((uint8_t *)dst + i * sizeof(CK_ULONG), &one,
+			    sizeof(one));
 		}
 		return 0;
 	default:

@@ -1110,6 +1110,11 @@ compute_final(struct cf_op *op)
 		if (op->padding == RSA_PKCS1_PSS_PADDING &&
 		    op->in.len != op->max_in)
 			return COFFER_E_DATA_LEN;
+		/* Raw PKCS#1 v1.5 of nothing: OpenSSL signs it but never
+		 * verifies it, so neither side accepts it. */
+		if (op->key->type == CKK_RSA &&
+		    op->padding == RSA_PKCS1_PADDING && op->in.len == 0)
+			return COFFER_E_DATA_LEN;
 		if (op->padding == RSA_NO_PADDING) {
 			k = cf_rsa_len(op->key);
 			if ((rc = pad_left(op, k, &p)) != 0)
@@ -1247,6 +1252,11 @@ cf_op_verify_final(struct cf_op *op, const uint8_t *sig, size_t slen)
 			goto out;
 		if (rlen == k && CRYPTO_memcmp(rec, p, k) == 0)
 			rc = 0;
+		goto out;
+	}
+	if (op->key->type == CKK_RSA && op->padding == RSA_PKCS1_PADDING &&
+	    op->in.len == 0) {
+		rc = COFFER_E_DATA_LEN;		/* as when signing */
 		goto out;
 	}
 	if (EVP_PKEY_verify_init(pc) != 1 || setup_pctx(op, pc) != 0)

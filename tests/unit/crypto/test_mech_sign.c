@@ -238,6 +238,13 @@ test_rsa_raw(void **state)
 	sl = sizeof(sig);
 	assert_int_equal(cf_sign(&m, rsa, big, 246, sig, &sl),
 	    COFFER_E_DATA_LEN);
+	/* nothing to sign: refused both ways (OpenSSL would sign it but
+	 * never verify it; found by tests/fuzz/fuzz_mech) */
+	sl = sizeof(sig);
+	assert_int_equal(cf_sign(&m, rsa, NULL, 0, sig, &sl),
+	    COFFER_E_DATA_LEN);
+	assert_int_equal(cf_verify(&m, rsa, NULL, 0, sig, 256),
+	    COFFER_E_DATA_LEN);
 	/* PSS over a hash */
 	m.mechanism = CKM_RSA_PKCS_PSS;
 	m.pParameter = &p;
