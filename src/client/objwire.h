@@ -19,7 +19,7 @@
 #include "coffer.pb-c.h"
 
 /* Most data parameters accepted in one SP 800-108 parameter block. */
-#define CF_KBKDF_MAX_PARAMS 32
+#define CF_KBKDF_MAX_PARAMS CF_P11EXT_KDF_MAX_PARAMS
 /* Most attributes in one template. */
 #define CF_TMPL_MAX 256
 

@@ -30,6 +30,8 @@
 
 #define CF_P11EXT_COUNTER_FORMAT_WIRE	9
 #define CF_P11EXT_DKM_FORMAT_WIRE	17
+/* Most SP 800-108 data parameters in one derive (client and node agree) */
+#define CF_P11EXT_KDF_MAX_PARAMS	16
 
 #ifndef CKM_AES_KEY_WRAP_KWP
 #define CKM_AES_KEY_WRAP_KWP		(0x210bUL)

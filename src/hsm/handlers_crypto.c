@@ -31,7 +31,7 @@
 #include "hsm/objects_local.h"
 
 #define RANDOM_MAX (1024 * 1024)
-#define KDF_MAX_PARAMS 16
+#define KDF_MAX_PARAMS CF_P11EXT_KDF_MAX_PARAMS
 
 #ifndef CKM_SHA3_224_RSA_PKCS_PSS
 #define CKM_SHA3_224_RSA_PKCS_PSS 0x6bUL
