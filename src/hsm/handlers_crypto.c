@@ -199,6 +199,10 @@ mech_from_pb(const Coffer__Mechanism *w, struct mechbuf *b)
 	if (w == NULL)
 		return COFFER_E_MECHANISM;
 	b->m.mechanism = w->type;
+	/* An unsupported mechanism is that, whatever its parameters say
+	 * (CKR_MECHANISM_INVALID, not CKR_MECHANISM_PARAM_INVALID). */
+	if (cf_mech_info(w->type) == NULL)
+		return COFFER_E_MECHANISM;
 	want = param_case(w->type, &optional);
 	if ((int)w->params_case == COFFER__MECHANISM__PARAMS__NOT_SET) {
 		if (want == COFFER__MECHANISM__PARAMS__NOT_SET || optional)

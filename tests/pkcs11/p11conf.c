@@ -33,6 +33,10 @@
 #include <openssl/rsa.h>
 #include <p11-kit/pkcs11.h>
 
+#ifndef CKM_SHA3_256_RSA_PKCS_PSS
+#define CKM_SHA3_256_RSA_PKCS_PSS	(0x67UL)	/* PKCS#11 3.0 */
+#endif
+
 /* 3.0 interface structure (p11-kit 0.24's header predates it). */
 struct iface {
 	CK_CHAR *name;
@@ -1069,6 +1073,22 @@ g_sign(CK_SESSION_HANDLE h)
 		check("rsa.wrong_key_function_ended", f->C_Sign(h,
 		    (CK_BYTE *)"x", 1, sig, &n),
 		    CKR_OPERATION_NOT_INITIALIZED);
+		/* A mechanism the token does not list, with well-formed
+		 * parameters of its family: CKR_MECHANISM_INVALID (from
+		 * C_SignInit or the first data call), never PARAM_INVALID. */
+		if (!has_mech(CKM_SHA3_256_RSA_PKCS_PSS)) {
+			CK_RSA_PKCS_PSS_PARAMS pp = { CKM_SHA256,
+			    CKG_MGF1_SHA256, 32 };
+			CK_MECHANISM s3 = { CKM_SHA3_256_RSA_PKCS_PSS, &pp,
+			    sizeof(pp) };
+
+			if ((rv = f->C_SignInit(h, &s3, priv)) == CKR_OK) {
+				n = sizeof(sig);
+				rv = f->C_Sign(h, (CK_BYTE *)"x", 1, sig, &n);
+			}
+			check("rsa.unlisted_mechanism", rv,
+			    CKR_MECHANISM_INVALID);
+		}
 	} else {
 		skip_group("rsa", "no RSA");
 	}
