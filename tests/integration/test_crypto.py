@@ -8,7 +8,10 @@ import hashlib
 import os
 import subprocess
 
-from harness import Env, run, openssl, make_user, EXIT_FAIL, EXIT_USAGE
+from harness import (Env, run, openssl, make_user, EXIT_FAIL, EXIT_USAGE,
+                     RawConn, pb_field, OP_LOGIN)
+
+OP_CRYPTO_ONE_SHOT = 77     # Request.body oneof number (proto/coffer.proto)
 
 PW = "Alice-Passw0rd"
 BIG = 3 * 1024 * 1024 + 17       # > the 1 MiB chunk: the streaming path
@@ -549,6 +552,31 @@ def test_bad_input_fails_precisely():
         assert alice.json("key", "show", "fixed")["attributes"][
             "modifiable"] is False
         alice.run("crypto", "random", "--bytes", 8, "--hex")
+
+        # Raw protocol: a mechanism the node does not implement, carrying
+        # well-formed parameters of a known family (SHA3-256 RSA-PSS with
+        # PSS parameters), is "mechanism invalid", not "parameter
+        # invalid"; a supported one with the same parameters signs.
+        priv = [o["handle"] for o in alice.json("key", "list", "--label",
+                                                  "rsa")["objects"]
+                if o.get("class") in ("private", "private-key",
+                                      "CKO_PRIVATE_KEY")]
+        assert len(priv) == 1, alice.json("key", "list", "--label", "rsa")
+        c = RawConn(env.node.addr)
+        try:
+            r = c.call(1, OP_LOGIN, pb_field(1, 2, b"alice") +
+                       pb_field(2, 2, PW.encode()))
+            assert r["rc"] == 0, r
+            pss = pb_field(1, 0, 0x250) + pb_field(2, 0, 2) + \
+                pb_field(3, 0, 32)        # SHA256, CKG_MGF1_SHA256, 32
+            for mech, want in ((0x67, -38), (0x43, 0)):
+                m = pb_field(1, 0, mech) + pb_field(3, 2, pss)
+                body = pb_field(1, 0, 3) + pb_field(2, 2, m) + \
+                    pb_field(3, 0, priv[0]) + pb_field(4, 2, b"x" * 32)
+                r = c.call(2, OP_CRYPTO_ONE_SHOT, body)
+                assert r is not None and r["rc"] == want, (hex(mech), r)
+        finally:
+            c.close()
     finally:
         env.close()
 
