@@ -28,13 +28,8 @@
 #include "coffer/coffer_err.h"
 #include "crypto/keys.h"
 #include "crypto/keys_import.h"
+#include "fuzz_input.h"
 
-static void
-check(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 /* The attributes put_key_attr reads from a key. */
 static const CK_ATTRIBUTE_TYPE attrs[] = {

@@ -24,50 +24,17 @@
 #include "common/p11ext.h"
 #include "crypto/keys.h"
 #include "crypto/mech.h"
+#include "fuzz_input.h"
 
-#define KDF_MAX_PARAMS	16	/* handlers_crypto.c */
+#define KDF_MAX_PARAMS	CF_P11EXT_KDF_MAX_PARAMS	/* as handlers_crypto.c */
 /* PKCS#11 3.0 values p11-kit's header lacks */
 #define CKM_SHA3_256_HMAC_	0x2b1UL
 #define CKM_SHA3_256_RSA_PKCS_	0x60UL
 #define OUT_SLACK	1024
 
-static void
-check(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 /* --- input reader ---------------------------------------------------- */
 
-struct rd {
-	const uint8_t	*p;
-	size_t		 n;
-};
-
-static uint8_t
-rd_u8(struct rd *r)
-{
-	uint8_t v;
-
-	if (r->n == 0)
-		return 0;
-	v = r->p[0];
-	r->p++;
-	r->n--;
-	return v;
-}
-
-static uint64_t
-rd_u64(struct rd *r)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | rd_u8(r);
-	return v;
-}
 
 /* One byte picks a table entry; 0xff reads a raw 64-bit value. */
 static uint64_t

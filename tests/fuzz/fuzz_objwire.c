@@ -23,15 +23,10 @@
 #include "client/objwire.h"
 #include "coffer/coffer_err.h"
 #include "common/p11attr.h"
+#include "fuzz_input.h"
 
 #define MAXN 32
 
-static void
-check(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 /*
  * objwire.c's coffer_mech_dup frees with coffer_free, which lives in
@@ -47,34 +42,6 @@ coffer_free(void *p, size_t n)
 	free(p);
 }
 
-struct rd {
-	const uint8_t	*p;
-	size_t		 n;
-};
-
-static uint8_t
-rd_u8(struct rd *r)
-{
-	uint8_t v;
-
-	if (r->n == 0)
-		return 0;
-	v = r->p[0];
-	r->p++;
-	r->n--;
-	return v;
-}
-
-static uint64_t
-rd_u64(struct rd *r)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | rd_u8(r);
-	return v;
-}
 
 /* A malloc'd copy of the next n bytes (zero-filled past the input). */
 static void *
