@@ -600,7 +600,7 @@ out:
 	if (resp != NULL)
 		coffer__response__free_unpacked(resp, NULL);
 	if (flags & CF_CALL_WRITE) {
-		OPENSSL_cleanse(idem, sizeof(idem));
+		cf_cleanse(idem, sizeof(idem));
 		req->idem.data = NULL;
 		req->idem.len = 0;
 	}
@@ -786,7 +786,7 @@ coffer_client_free(struct coffer_client *c)
 	cf_config_clear(&c->cfg);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
-	OPENSSL_cleanse(c, sizeof(*c));
+	cf_cleanse(c, sizeof(*c));
 	free(c);
 }
 

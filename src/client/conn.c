@@ -32,6 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "client/client.h"
+#include "common/secmem.h"
 #include "common/util.h"
 
 /* Bytes of TLS records gathered before a send(). */
@@ -442,7 +443,7 @@ static void
 conn_free_buf(struct cf_conn *c)
 {
 	if (c->buf != NULL) {
-		OPENSSL_cleanse(c->buf, c->cap);
+		cf_cleanse(c->buf, c->cap);
 		free(c->buf);
 	}
 	c->buf = NULL;
@@ -476,7 +477,7 @@ void
 cf_conn_wipe_buf(struct cf_conn *c, size_t used)
 {
 	if (c->buf != NULL)
-		OPENSSL_cleanse(c->buf, used < c->cap ? used : c->cap);
+		cf_cleanse(c->buf, used < c->cap ? used : c->cap);
 }
 
 int

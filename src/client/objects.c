@@ -11,6 +11,7 @@
  * are streamed; outputs are malloc'd and freed with coffer_free(), which
  * wipes; output buffers grow by copy-and-wipe, never realloc.
  */
+#include "common/secmem.h"
 #include "client/objwire.h"
 
 #include <stdlib.h>
@@ -47,7 +48,7 @@ coffer_free(void *p, size_t n)
 	if (p == NULL)
 		return;
 	if (n > 0)
-		OPENSSL_cleanse(p, n);
+		cf_cleanse(p, n);
 	free(p);
 }
 
@@ -911,7 +912,7 @@ coffer_op_free(struct coffer_op *op)
 		}
 	}
 	coffer_free(op->iv, op->iv_len);
-	OPENSSL_cleanse(op, sizeof(*op));
+	cf_cleanse(op, sizeof(*op));
 	free(op);
 }
 
@@ -1206,7 +1207,7 @@ coffer_random(struct coffer_client *c, uint8_t *out, size_t len)
 out:
 	free_resp(resp);
 	if (rc != 0 && len > 0)
-		OPENSSL_cleanse(out, len);
+		cf_cleanse(out, len);
 	return rc;
 }
 

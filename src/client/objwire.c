@@ -19,6 +19,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/secmem.h"
 #include "common/p11attr.h"
 
 static int
@@ -156,7 +157,7 @@ cf_tmpl_wire_clear(struct cf_tmpl_wire *t)
 		return;
 	for (i = 0; t->attrs != NULL && i < t->n; i++) {
 		if (t->attrs[i].value.data != NULL) {
-			OPENSSL_cleanse(t->attrs[i].value.data,
+			cf_cleanse(t->attrs[i].value.data,
 			    t->attrs[i].value.len);
 			free(t->attrs[i].value.data);
 		}

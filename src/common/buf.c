@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "coffer/coffer_err.h"
+#include "common/secmem.h"
 #include "common/buf.h"
 
 #define BUF_INITIAL 64
@@ -205,7 +206,7 @@ blk_free(int secret, uint8_t *p, size_t n)
 	if (secret) {
 		OPENSSL_secure_clear_free(p, n);
 	} else {
-		OPENSSL_cleanse(p, n);
+		cf_cleanse(p, n);
 		free(p);
 	}
 }
@@ -255,7 +256,7 @@ cf_buf_reset(struct cf_buf *b)
 {
 	if (b == NULL)
 		return;
-	OPENSSL_cleanse(b->d, b->cap);
+	cf_cleanse(b->d, b->cap);
 	b->len = 0;
 }
 

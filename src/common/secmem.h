@@ -23,6 +23,6 @@ void *cf_malloc_secret(size_t n);		/* zeroed; NULL on OOM */
 void cf_free_secret(void *p, size_t n);		/* cleanse + free; NULL-safe */
 char *cf_strdup_secret(const char *s);		/* NULL on OOM or NULL s */
 void cf_free_secret_str(char *s);		/* cleanse strlen+1 + free */
-void cf_cleanse(void *p, size_t n);		/* OPENSSL_cleanse */
+void cf_cleanse(void *p, size_t n);		/* explicit_bzero, NULL-safe */
 
 #endif

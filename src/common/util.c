@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "coffer/coffer_err.h"
+#include "common/secmem.h"
 #include "common/util.h"
 
 void
@@ -185,7 +186,7 @@ cf_read_file(const char *path, size_t max, char **out, size_t *len)
 	rc = 0;
  out:
 	if (b != NULL) {
-		OPENSSL_cleanse(b, have);
+		cf_cleanse(b, have);
 		free(b);
 	}
 	if (fd >= 0)

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "coffer/coffer_err.h"
+#include "common/secmem.h"
 #include "common/wire.h"
 
 void
@@ -30,7 +31,7 @@ void
 cf_frame_dec_reset(struct cf_frame_dec *d)
 {
 	if (d->payload != NULL) {
-		OPENSSL_cleanse(d->payload, d->want);
+		cf_cleanse(d->payload, d->want);
 		free(d->payload);
 	}
 	d->payload = NULL;

@@ -300,6 +300,48 @@ test_buf_secret(void **state)
 	cf_buf_free(b);
 }
 
+/* cf_cleanse zeroes exactly the bytes asked, at any alignment; NULL-safe. */
+static void
+test_cleanse(void **state)
+{
+	enum { N = 1 << 20 };
+	uint8_t *p = malloc(N + 64), *w;
+	struct cf_buf *b;
+	size_t off, len, i;
+
+	(void)state;
+	assert_non_null(p);
+	for (off = 0; off < 9; off++) {
+		for (len = 0; len < 70; len += 23) {
+			memset(p, 0xA5, 200);
+			cf_cleanse(p + off, len);
+			for (i = 0; i < 200; i++)
+				assert_int_equal(p[i], i >= off &&
+				    i < off + len ? 0 : 0xA5);
+		}
+	}
+	memset(p, 0x5A, N + 64);
+	cf_cleanse(p + 3, N);
+	assert_int_equal(p[2], 0x5A);
+	for (i = 3; i < N + 3; i++)
+		if (p[i] != 0)
+			fail_msg("byte %zu not wiped", i);
+	assert_int_equal(p[N + 3], 0x5A);
+	cf_cleanse(NULL, 10);
+	cf_cleanse(p, 0);
+	free(p);
+
+	/* cf_buf_reset wipes what was written. */
+	b = cf_buf_new(0);
+	assert_non_null(b);
+	assert_int_equal(cf_buf_put_str(b, "hunter2"), 0);
+	w = cf_buf_mutable_ptr(b);
+	cf_buf_reset(b);
+	for (i = 0; i < 11; i++)
+		assert_int_equal(w[i], 0);
+	cf_buf_free(b);
+}
+
 static int
 setup(void **state)
 {
@@ -320,6 +362,7 @@ main(void)
 		cmocka_unit_test(test_buf_write),
 		cmocka_unit_test(test_buf_max),
 		cmocka_unit_test(test_buf_secret),
+		cmocka_unit_test(test_cleanse),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
