@@ -256,14 +256,16 @@ now_us(void)
 
 /*
  * Before sleeping in poll() for a reply, poll without blocking for up to
- * spin_us (the configuration's "spin_us", default 100, 0 = never),
+ * spin_us (the configuration's "spin_us", default 500, 0 = never),
  * yielding the CPU between polls. A thread that sleeps pays for being
  * woken (and the node for waking it): on a virtual machine an idle CPU
  * halts and the wake-up is an inter-processor interrupt, tens of
  * microseconds per request. sched_yield() hands the CPU to any runnable
  * thread (another client thread, or the node on the same machine), so
- * the spin costs throughput only when the CPU would otherwise idle.
- * True if fd became readable.
+ * the spin costs throughput only when the CPU would otherwise idle. The
+ * default covers an RSA-2048 signature (about 250 us on the node): 1-thread
+ * RSA p50 373 -> 286 us on the benchmark VM, small operations unchanged
+ * (docs/PERFORMANCE.md). True if fd became readable.
  */
 /* Threads of this process waiting for a reply right now. */
 static atomic_uint waiting;
