@@ -16,7 +16,7 @@
 #
 # Environment: BAR_BUILD (build dir; default build/release via the
 # release preset), BAR_SECONDS (per sample, default 3), BAR_REPS (3),
-# BAR_THREADS (1,2,4), BAR_FIND_KEYS (100000), BAR_KEYGEN_SECONDS (10),
+# BAR_THREADS (1,2,4), BAR_FIND_KEYS (100000), BAR_KEYGEN_SECONDS (20),
 # BAR_KEYGEN_THREADS (2: the bar compares with OpenSSL's 2 threads),
 # BAR_KEEP=1 (keep the work directory), BAR_WORK (work directory),
 # BAR_SETUP_ONLY=1 (set up, leave the node running, write env.sh; for
@@ -27,7 +27,7 @@ seconds=${BAR_SECONDS:-3}
 reps=${BAR_REPS:-3}
 threads=${BAR_THREADS:-1,2,4}
 find_keys=${BAR_FIND_KEYS:-100000}
-keygen_seconds=${BAR_KEYGEN_SECONDS:-10}
+keygen_seconds=${BAR_KEYGEN_SECONDS:-20}
 keygen_threads=${BAR_KEYGEN_THREADS:-2}
 softhsm_mod=/usr/lib/softhsm/libsofthsm2.so
 
