@@ -222,6 +222,7 @@ checkout(struct coffer_client *c, bool fresh, size_t want, size_t avoid,
     struct cf_conn **out, char *err, size_t errlen)
 {
 	struct cf_conn *conn, **pp;
+	uint64_t now = cf_now_ms();
 	int rc;
 
 	*out = NULL;
@@ -229,7 +230,16 @@ checkout(struct coffer_client *c, bool fresh, size_t want, size_t avoid,
 	for (;;) {
 		pp = &c->idle;
 		while (!fresh && (conn = *pp) != NULL) {
-			if (cf_conn_stale(conn)) {
+			/*
+			 * A connection idle for a while may have been closed
+			 * by the node (restart, shutdown): look before use.
+			 * One used within the last second skips the look (a
+			 * poll() under the pool lock per call); should it be
+			 * dead after all, the call fails over to a fresh one
+			 * like any lost connection.
+			 */
+			if (now - conn->idle_since >= CF_CLI_STALE_CHECK_MS &&
+			    cf_conn_stale(conn)) {
 				*pp = conn->next;
 				c->nconns--;
 				cf_conn_close(conn);
@@ -284,6 +294,7 @@ checkin(struct coffer_client *c, struct cf_conn *conn, bool keep)
 		return;
 	pthread_mutex_lock(&c->mu);
 	if (keep) {
+		conn->idle_since = cf_now_ms();
 		conn->next = c->idle;
 		c->idle = conn;
 	} else {
@@ -629,13 +640,39 @@ cf_client_call_at(struct coffer_client *c, Coffer__Request *req,
 
 /* --- fork safety ---------------------------------------------------------- */
 
+/*
+ * Bumped in the child of every fork() (pthread_atfork): a call compares it
+ * with the client's copy instead of making a getpid() system call (two per
+ * request before; glibc does not cache the pid).
+ */
+static atomic_uint forks;
+static pthread_once_t forks_once = PTHREAD_ONCE_INIT;
+
+static void
+on_fork_child(void)
+{
+	atomic_fetch_add(&forks, 1);
+}
+
+static void
+forks_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, on_fork_child);
+}
+
 void
 cf_client_check_fork(struct coffer_client *c)
 {
-	pid_t now = getpid(), old = atomic_load(&c->pid);
+	unsigned f = atomic_load(&forks);
+	pid_t now, old;
 	struct cf_conn *conn;
 	struct cf_errent *e;
 
+	if (f == atomic_load(&c->forks_seen))
+		return;
+	atomic_store(&c->forks_seen, f);
+	now = getpid();
+	old = atomic_load(&c->pid);
 	if (old == now || !atomic_compare_exchange_strong(&c->pid, &old, now))
 		return;
 	/*
@@ -726,7 +763,9 @@ coffer_client_new(const struct coffer_config *cfg, struct coffer_client **out,
 		first_id = cf_now_ms();
 	atomic_init(&c->next_id, (first_id >> 2) + 1);
 	atomic_init(&c->seen_index, 0);
+	(void)pthread_once(&forks_once, forks_init);
 	atomic_init(&c->pid, getpid());
+	atomic_init(&c->forks_seen, atomic_load(&forks));
 	c->sess_server = CF_SERVER_ANY;
 	if (cf_random(&c->instance, sizeof(c->instance)) != 0) {
 		rc = COFFER_E_CRYPTO;

@@ -30,6 +30,7 @@
 #define CF_CLI_DEFAULT_CONNS 4u
 #define CF_CLI_DEFAULT_SPIN_US 500u
 #define CF_CLI_MAX_SPIN_US 10000u
+#define CF_CLI_STALE_CHECK_MS 1000u	/* idle longer: check before use */
 #define CF_CLI_MAX_RESPONSE (64u * 1024 * 1024)
 #define CF_CLI_IDEM_LEN 16
 #define CF_CLI_ERRLEN 256
@@ -58,6 +59,7 @@ struct cf_conn {
 	size_t cap;
 	size_t server;			/* index into cfg.servers */
 	uint64_t logged_gen;		/* credential generation; 0 = none */
+	uint64_t idle_since;		/* cf_now_ms() at the last check-in */
 	unsigned spin_us;		/* see coffer_config_set_spin_us */
 	unsigned spin_skip, spin_backoff; /* waits to sleep through */
 	struct cf_conn *next;		/* idle list */
@@ -97,6 +99,7 @@ struct coffer_client {
 	size_t sess_server;		/* CF_SERVER_ANY when none */
 
 	_Atomic pid_t pid;		/* process that owns the connections */
+	atomic_uint forks_seen;		/* client.c's fork count when last checked */
 	_Atomic uint64_t seen_index;
 	_Atomic uint64_t next_id;
 };

@@ -37,7 +37,9 @@
 #include <coffer/coffer.h>
 #include "coffer.pb-c.h"
 
-enum mode { M_NORMAL, M_BADID, M_HUGE, M_DROP_FIRST, M_UNKNOWN_FIRST };
+/* M_ONE_EACH: every connection answers one request, then closes. */
+enum mode { M_NORMAL, M_BADID, M_HUGE, M_DROP_FIRST, M_UNKNOWN_FIRST,
+    M_ONE_EACH };
 
 #define MAX_HANDLERS 64
 
@@ -285,7 +287,7 @@ serve(struct hctx *h, SSL *ssl)
 		}
 		rc = send_resp(ssl, &resp);
 		coffer__request__free_unpacked(req, NULL);
-		if (rc != 0)
+		if (rc != 0 || s->mode == M_ONE_EACH)
 			return;
 	}
 }
@@ -790,6 +792,35 @@ test_retry_unknown_outcome(void **state)
 	srv_stop(s);
 }
 
+/*
+ * The node closed a pooled connection after its last answer. Used again
+ * within a second (no look before use), the call fails on it and goes
+ * to a fresh connection; idle longer, the look finds it closed first.
+ * Either way the caller sees success and the node one request per call.
+ */
+static void
+test_closed_idle_connection(void **state)
+{
+	struct srv *s = srv_start(M_ONE_EACH);
+	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
+	struct coffer_client *c = NULL;
+	struct coffer_info info;
+
+	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
+	assert_int_equal(coffer_get_info(c, &info), 0);
+	assert_int_equal(coffer_get_info(c, &info), 0);	/* at once */
+	assert_int_equal(atomic_load(&s->accepted), 2);
+	assert_int_equal(atomic_load(&s->requests), 2);
+	usleep(1200 * 1000);
+	assert_int_equal(coffer_get_info(c, &info), 0);	/* after 1.2 s */
+	assert_int_equal(atomic_load(&s->accepted), 3);
+	assert_int_equal(atomic_load(&s->requests), 3);
+	assert_int_equal(info.node_id, 7);
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
 static int
 setup(void **state)
 {
@@ -831,6 +862,7 @@ main(void)
 		cmocka_unit_test(test_huge),
 		cmocka_unit_test(test_retry_same_idem),
 		cmocka_unit_test(test_retry_unknown_outcome),
+		cmocka_unit_test(test_closed_idle_connection),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
