@@ -9,6 +9,7 @@
  * sockets and TLS sessions belong to the parent.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,10 +88,29 @@ p11_unlock(void *m)
 		p11_log(P11_LOG_ERROR, "application UnlockMutex failed");
 }
 
+/*
+ * Bumped in the child of every fork(): every call checks it instead of
+ * making a getpid() system call (glibc does not cache the pid).
+ */
+static atomic_uint p11_forks;
+static pthread_once_t p11_forks_once = PTHREAD_ONCE_INIT;
+
+static void
+p11_on_fork_child(void)
+{
+	atomic_fetch_add(&p11_forks, 1);
+}
+
+static void
+p11_forks_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, p11_on_fork_child);
+}
+
 CK_RV
 p11_check_init(void)
 {
-	if (!p11_g.init || p11_g.pid != getpid())
+	if (!p11_g.init || p11_g.forks != atomic_load(&p11_forks))
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	return CKR_OK;
 }
@@ -194,7 +214,9 @@ C_Initialize(CK_VOID_PTR pInitArgs)
 			goto out;
 		}
 	}
+	(void)pthread_once(&p11_forks_once, p11_forks_init);
 	p11_g.pid = getpid();
+	p11_g.forks = atomic_load(&p11_forks);
 	p11_g.init = true;
 	/* Connect now so that the first C_GetSlotList sees the tokens;
 	 * a cluster that is down is "token not present", retried later. */

@@ -126,6 +126,7 @@ struct p11_session {
 struct p11_global {
 	bool init;
 	pid_t pid;
+	unsigned forks;			/* module.c's fork count at init */
 	CK_CREATEMUTEX create_mutex;
 	CK_DESTROYMUTEX destroy_mutex;
 	CK_LOCKMUTEX lock_mutex;
