@@ -222,12 +222,13 @@ checkout(struct coffer_client *c, bool fresh, size_t want, size_t avoid,
     struct cf_conn **out, char *err, size_t errlen)
 {
 	struct cf_conn *conn, **pp;
-	uint64_t now = cf_now_ms();
+	uint64_t now;
 	int rc;
 
 	*out = NULL;
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
+		now = cf_now_ms();	/* again after every wait below */
 		pp = &c->idle;
 		while (!fresh && (conn = *pp) != NULL) {
 			/*

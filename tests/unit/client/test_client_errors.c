@@ -794,9 +794,10 @@ test_retry_unknown_outcome(void **state)
 
 /*
  * The node closed a pooled connection after its last answer. Used again
- * within a second (no look before use), the call fails on it and goes
- * to a fresh connection; idle longer, the look finds it closed first.
- * Either way the caller sees success and the node one request per call.
+ * within a second there is no look before use: the request goes out on
+ * the dead connection, fails, and is sent again on a fresh one. Idle
+ * longer, the look finds it closed first. Either way the caller sees
+ * success and the node gets exactly one request per call.
  */
 static void
 test_closed_idle_connection(void **state)
