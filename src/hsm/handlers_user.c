@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * handlers_user.c: login/logout and user management. The lockout counter
- * is committed (login_attempt) before the password is checked; a success
- * resets it (login_success); reaching the limit locks the user, or
- * zeroizes the cluster for a CO under the zeroize policy. Passwords are
+ * handlers_user.c: login/logout and user management. A login reserves its
+ * password check (login_attempt; refused while failures + checks in
+ * progress would reach the limit), checks, and commits the outcome before
+ * replying: login_success resets the counter, login_failure counts one and
+ * at the limit locks the user, or zeroizes the cluster for a CO under the
+ * zeroize policy (the rule is in state.c). Passwords are
  * never copied out of the request (which dispatch cleanses), never logged
  * and never put in details.
  */
@@ -12,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "coffer/coffer_err.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/util.h"
 #include "crypto/password.h"
 #include "hsm/handlers.h"
 #include "hsm/node.h"
@@ -23,6 +27,9 @@
 #include "hsm/state.h"
 
 #define DEFAULT_MAX_FAILURES 5
+/* How long a login waits for a free password-check reservation. */
+#define LOGIN_WAIT_MS 5000
+#define LOGIN_POLL_US 2000
 
 static void
 pw_params(const struct cf_node_config *cfg, struct cf_pw_params *p)
@@ -113,14 +120,13 @@ cf_h_login(struct cf_cmd_ctx *ctx)
 	Coffer__LogEntry e = COFFER__LOG_ENTRY__INIT;
 	Coffer__EntLoginAttempt att = COFFER__ENT_LOGIN_ATTEMPT__INIT;
 	Coffer__EntLoginSuccess ok = COFFER__ENT_LOGIN_SUCCESS__INIT;
-	Coffer__EntUserLock lk = COFFER__ENT_USER_LOCK__INIT;
-	Coffer__EntZeroize zr = COFFER__ENT_ZEROIZE__INIT;
+	Coffer__EntLoginFailure fl = COFFER__ENT_LOGIN_FAILURE__INIT;
 	struct cf_user_view v = {0};
 	struct login_buf *b;
-	uint64_t failures = 0;
+	uint64_t failures = 0, attempt_id = 0, deadline;
 	unsigned limit;
-	bool zeroize;
-	int rc, r2;
+	bool zeroize, room;
+	int rc;
 
 	/* The audit record names the attempted user, logged in or not. */
 	snprintf(ctx->user, sizeof(ctx->user), "%s", rq->username);
@@ -148,13 +154,38 @@ cf_h_login(struct cf_cmd_ctx *ctx)
 		limit = DEFAULT_MAX_FAILURES;
 	zeroize = v.role == COFFER__ROLE__ROLE_CO && cfg->co_zeroize;
 
-	/* 1. Count the attempt (committed before the check). */
+	/* 1. Reserve the check. While failures + checks in progress would
+	 * reach the limit, wait (on the local view: no log entries) for
+	 * concurrent logins of the same user to finish. */
+	if ((rc = cf_random(&attempt_id, sizeof(attempt_id))) != 0)
+		goto out;
+	attempt_id |= 1;	/* never 0, the first format */
 	att.username = rq->username;
 	att.max_failures = limit;
 	att.zeroize_on_limit = zeroize;
+	att.attempt_id = attempt_id;
 	e.body_case = COFFER__LOG_ENTRY__BODY_LOGIN_ATTEMPT;
 	e.login_attempt = &att;
-	if ((rc = cf_cmd_propose(ctx, &e, &failures)) != 0) {
+	deadline = cf_now_ms() + LOGIN_WAIT_MS;
+	for (;;) {
+		cf_state_rdlock(ctx->node->state);
+		room = cf_state_login_room(ctx->node->state, rq->username,
+		    cf_time_s(), limit);
+		cf_state_unlock(ctx->node->state);
+		if (room) {
+			rc = cf_cmd_propose(ctx, &e, &failures);
+			if (rc != COFFER_E_BUSY)
+				break;
+		}
+		if (cf_now_ms() >= deadline) {
+			rc = COFFER_E_BUSY;
+			snprintf(ctx->detail, sizeof(ctx->detail),
+			    "too many logins of %s in progress", rq->username);
+			goto out;
+		}
+		usleep(LOGIN_POLL_US);
+	}
+	if (rc != 0) {
 		if (rc == COFFER_E_LOCKED)
 			snprintf(ctx->detail, sizeof(ctx->detail),
 			    "user %s is locked out", rq->username);
@@ -170,36 +201,29 @@ cf_h_login(struct cf_cmd_ctx *ctx)
 		goto out;
 	}
 
-	/* 2. Check the password. */
+	/* 2. Check the password; commit a wrong one before replying. */
 	if (cf_pw_check((const char *)rq->password.data, rq->password.len,
 	    &v.verifier) != 0) {
-		rc = COFFER_E_AUTH;
-		if (failures < limit)
-			goto out;
-		/* 3. Limit reached: lock, or zeroize a CO under that policy. */
 		e = (Coffer__LogEntry)COFFER__LOG_ENTRY__INIT;
-		if (zeroize) {
-			zr.reason = (char *)"CO login failure limit";
-			e.body_case = COFFER__LOG_ENTRY__BODY_ZEROIZE;
-			e.zeroize = &zr;
-			log_warn("user %s reached the failure limit: zeroizing",
-			    rq->username);
-		} else {
-			lk.username = rq->username;
-			e.body_case = COFFER__LOG_ENTRY__BODY_USER_LOCK;
-			e.user_lock = &lk;
-			log_warn("user %s reached the failure limit: locked",
-			    rq->username);
-		}
-		if ((r2 = cf_cmd_propose(ctx, &e, NULL)) != 0)
-			log_error("lockout of %s not committed: %s",
-			    rq->username, coffer_errname(r2));
+		fl.username = rq->username;
+		fl.attempt_id = attempt_id;
+		fl.max_failures = limit;
+		fl.zeroize_on_limit = zeroize;
+		e.body_case = COFFER__LOG_ENTRY__BODY_LOGIN_FAILURE;
+		e.login_failure = &fl;
+		if ((rc = cf_cmd_propose(ctx, &e, &failures)) != 0)
+			goto out;
+		rc = COFFER_E_AUTH;
+		if (failures >= limit)
+			log_warn("user %s reached the failure limit: %s",
+			    rq->username, zeroize ? "zeroized" : "locked");
 		goto out;
 	}
 
 	/* 3. Success resets the counter. */
 	e = (Coffer__LogEntry)COFFER__LOG_ENTRY__INIT;
 	ok.username = rq->username;
+	ok.attempt_id = attempt_id;
 	e.body_case = COFFER__LOG_ENTRY__BODY_LOGIN_SUCCESS;
 	e.login_success = &ok;
 	if ((rc = cf_cmd_propose(ctx, &e, NULL)) != 0)

@@ -25,6 +25,14 @@
 
 #define IDEM_BUCKETS 16384	/* power of two, > CF_IDEM_TABLE */
 #define DEFAULT_MAX_FAILURES 5
+#define LOGIN_PENDING_MAX 16	/* password checks in progress per user */
+#define LOGIN_PENDING_TTL 60	/* seconds until an unresolved one expires */
+
+/* A reserved password check whose outcome is not committed yet. */
+struct login_pending {
+	uint64_t id;
+	uint64_t time;
+};
 
 struct user {
 	char name[CF_USERNAME_MAX + 1];
@@ -34,6 +42,8 @@ struct user {
 	bool locked;
 	uint64_t created;
 	uint64_t password_changed;
+	struct login_pending pending[LOGIN_PENDING_MAX];
+	uint32_t npending;
 };
 
 struct idem_ent {
@@ -339,6 +349,24 @@ user_from_pb(const Coffer__UserRecord *r, uint64_t time, struct user *u)
 	return 0;
 }
 
+/* The login checks in progress of a snapshot's UserRecord. */
+static int
+user_pending_from_pb(const Coffer__UserRecord *r, struct user *u)
+{
+	size_t i;
+
+	if (r->n_pending > LOGIN_PENDING_MAX)
+		return COFFER_E_INVAL;
+	for (i = 0; i < r->n_pending; i++) {
+		if (r->pending[i] == NULL || r->pending[i]->id == 0)
+			return COFFER_E_INVAL;
+		u->pending[i].id = r->pending[i]->id;
+		u->pending[i].time = r->pending[i]->time;
+	}
+	u->npending = (uint32_t)r->n_pending;
+	return 0;
+}
+
 static int
 dup_str(const char *s, char **out)
 {
@@ -576,9 +604,61 @@ login_state_ok(const struct content *c)
 }
 
 /*
- * The lockout rule. The failure counter is incremented here, before the
- * password is checked, so a crash after a wrong guess cannot dodge it.
+ * The lockout rule. A login first reserves its password check
+ * (EntLoginAttempt with an attempt_id): refused with E_BUSY while the
+ * committed failures plus the checks already in progress would reach the
+ * limit, so concurrent guesses never get more checks than the limit allows
+ * and concurrent correct logins are never counted as failures. The
+ * handler commits the outcome (EntLoginSuccess / EntLoginFailure) before
+ * it replies, so a check whose outcome is lost (crash, lost leadership)
+ * revealed nothing; its reservation expires after LOGIN_PENDING_TTL
+ * seconds of log time.
+ *
+ * attempt_id 0 is the first format, kept so old logs replay unchanged: the
+ * attempt counted as a failure until a success reset the counter.
  */
+static void
+pending_expire(struct user *u, uint64_t now)
+{
+	uint32_t i = 0;
+
+	while (i < u->npending) {
+		if (u->pending[i].time + LOGIN_PENDING_TTL < now ||
+		    u->pending[i].time > now + LOGIN_PENDING_TTL) {
+			u->pending[i] = u->pending[--u->npending];
+			u->pending[u->npending] = (struct login_pending){0};
+		} else {
+			i++;
+		}
+	}
+}
+
+/* Drops reservation id; false when it is not held (expired, or lost with
+ * a snapshot from before it): the outcome still counts. */
+static bool
+pending_release(struct user *u, uint64_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < u->npending; i++) {
+		if (u->pending[i].id == id) {
+			u->pending[i] = u->pending[--u->npending];
+			u->pending[u->npending] = (struct login_pending){0};
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+reach_limit(struct content *c, struct user *u, bool zeroize,
+    struct pending *pd)
+{
+	u->locked = true;
+	if (u->role == COFFER__ROLE__ROLE_CO && zeroize)
+		do_zeroize(c, "CO login failure limit", pd);
+}
+
 static int
 ap_login_attempt(struct content *c, const Coffer__LogEntry *e,
     struct pending *pd, uint64_t *value)
@@ -587,6 +667,7 @@ ap_login_attempt(struct content *c, const Coffer__LogEntry *e,
 	uint32_t max = b->max_failures != 0 ? b->max_failures :
 	    DEFAULT_MAX_FAILURES;
 	struct user *u;
+	uint32_t i;
 
 	if (c->node_state == COFFER__NODE_STATE__NODE_STATE_ZEROIZED)
 		return COFFER_E_ZEROIZED;
@@ -598,14 +679,26 @@ ap_login_attempt(struct content *c, const Coffer__LogEntry *e,
 	if (u->locked)
 		return COFFER_E_LOCKED;
 	if (u->failures >= max) {
-		/* The follow-up lock/zeroize was lost: enforce it now. */
-		u->locked = true;
-		if (u->role == COFFER__ROLE__ROLE_CO && b->zeroize_on_limit)
-			do_zeroize(c, "CO login failure limit", pd);
+		/* Over a limit lowered since, or a lost follow-up (first
+		 * format): enforce it now. */
+		reach_limit(c, u, b->zeroize_on_limit, pd);
 		return COFFER_E_LOCKED;
 	}
-	u->failures++;
-	*value = u->failures;
+	if (b->attempt_id == 0) {
+		u->failures++;
+		*value = u->failures;
+		return 0;
+	}
+	pending_expire(u, e->time);
+	for (i = 0; i < u->npending; i++)
+		if (u->pending[i].id == b->attempt_id)
+			return COFFER_E_EXISTS;
+	if (u->npending >= LOGIN_PENDING_MAX ||
+	    (uint64_t)u->failures + u->npending >= max)
+		return COFFER_E_BUSY;
+	u->pending[u->npending].id = b->attempt_id;
+	u->pending[u->npending].time = e->time;
+	u->npending++;
 	return 0;
 }
 
@@ -618,7 +711,34 @@ ap_login_success(struct content *c, const Coffer__LogEntry *e)
 		return COFFER_E_STATE;
 	if ((u = user_find(c, e->login_success->username)) == NULL)
 		return COFFER_E_NOTFOUND;
+	if (e->login_success->attempt_id != 0)
+		(void)pending_release(u, e->login_success->attempt_id);
 	u->failures = 0;
+	return 0;
+}
+
+static int
+ap_login_failure(struct content *c, const Coffer__LogEntry *e,
+    struct pending *pd, uint64_t *value)
+{
+	const Coffer__EntLoginFailure *b = e->login_failure;
+	uint32_t max = b->max_failures != 0 ? b->max_failures :
+	    DEFAULT_MAX_FAILURES;
+	struct user *u;
+
+	if (c->node_state == COFFER__NODE_STATE__NODE_STATE_ZEROIZED)
+		return COFFER_E_ZEROIZED;
+	if (!login_state_ok(c))
+		return COFFER_E_STATE;
+	if ((u = user_find(c, b->username)) == NULL)
+		return COFFER_E_NOTFOUND;
+	if (b->attempt_id != 0)
+		(void)pending_release(u, b->attempt_id);
+	if (u->failures < UINT32_MAX)
+		u->failures++;
+	*value = u->failures;
+	if (!u->locked && u->failures >= max)
+		reach_limit(c, u, b->zeroize_on_limit, pd);
 	return 0;
 }
 
@@ -799,6 +919,8 @@ apply_body(struct cf_state *st, const Coffer__LogEntry *e, struct pending *pd,
 		return ap_login_attempt(c, e, pd, value);
 	case COFFER__LOG_ENTRY__BODY_LOGIN_SUCCESS:
 		return ap_login_success(c, e);
+	case COFFER__LOG_ENTRY__BODY_LOGIN_FAILURE:
+		return ap_login_failure(c, e, pd, value);
 	case COFFER__LOG_ENTRY__BODY_ZEROIZE:
 		if (c->node_state == COFFER__NODE_STATE__NODE_STATE_ZEROIZED)
 			return 0;
@@ -950,10 +1072,11 @@ cf_state_snapshot(struct cf_state *st, uint8_t **p, size_t *n)
 	Coffer__Snapshot s = COFFER__SNAPSHOT__INIT;
 	Coffer__UserRecord *recs = NULL, **rp = NULL;
 	Coffer__PasswordVerifier *vers = NULL;
+	Coffer__LoginPending *lps = NULL, **lpp = NULL;
 	Coffer__ApplyResult *ars = NULL, **ap = NULL;
 	struct content *c = &st->c;
 	uint8_t *buf = NULL;
-	size_t i, len = 0;
+	size_t i, j, npend = 0, len = 0;
 	int rc = COFFER_E_NOMEM;
 
 	*p = NULL;
@@ -964,6 +1087,11 @@ cf_state_snapshot(struct cf_state *st, uint8_t **p, size_t *n)
 	    (vers = calloc(c->nusers + 1, sizeof(*vers))) == NULL ||
 	    (ars = calloc(c->ring_count + 1, sizeof(*ars))) == NULL ||
 	    (ap = calloc(c->ring_count + 1, sizeof(*ap))) == NULL)
+		goto out;
+	for (i = 0; i < c->nusers; i++)
+		npend += c->users[i].npending;
+	if ((lps = calloc(npend + 1, sizeof(*lps))) == NULL ||
+	    (lpp = calloc(npend + 1, sizeof(*lpp))) == NULL)
 		goto out;
 	nobj = cf_objstore_count(c->objs);
 	if ((oc.v = calloc(nobj + 1, sizeof(*oc.v))) == NULL ||
@@ -990,6 +1118,7 @@ cf_state_snapshot(struct cf_state *st, uint8_t **p, size_t *n)
 	s.cert_pem = c->cert_pem != NULL ? c->cert_pem : (char *)"";
 	s.trust_anchor_pem = c->trust_anchor_pem != NULL ?
 	    c->trust_anchor_pem : (char *)"";
+	npend = 0;
 	for (i = 0; i < c->nusers; i++) {
 		const struct user *u = &c->users[i];
 
@@ -1003,6 +1132,14 @@ cf_state_snapshot(struct cf_state *st, uint8_t **p, size_t *n)
 		recs[i].locked = u->locked;
 		recs[i].created = u->created;
 		recs[i].password_changed = u->password_changed;
+		recs[i].n_pending = u->npending;
+		recs[i].pending = &lpp[npend];
+		for (j = 0; j < u->npending; j++, npend++) {
+			coffer__login_pending__init(&lps[npend]);
+			lps[npend].id = u->pending[j].id;
+			lps[npend].time = u->pending[j].time;
+			lpp[npend] = &lps[npend];
+		}
 		rp[i] = &recs[i];
 	}
 	s.n_users = c->nusers;
@@ -1042,6 +1179,8 @@ cf_state_snapshot(struct cf_state *st, uint8_t **p, size_t *n)
 	free(recs);
 	free(rp);
 	free(vers);
+	free(lps);
+	free(lpp);
 	free(ars);
 	free(ap);
 	for (i = 0; oscratch != NULL && i < nobj; i++)
@@ -1103,6 +1242,8 @@ content_from_snapshot(const Coffer__Snapshot *s, struct content *c)
 	}
 	for (i = 0; i < s->n_users; i++) {
 		rc = user_from_pb(s->users[i], 0, &u);
+		if (rc == 0)
+			rc = user_pending_from_pb(s->users[i], &u);
 		if (rc == 0)
 			rc = user_insert(c, &u);
 		cf_cleanse(&u, sizeof(u));
@@ -1264,6 +1405,23 @@ cf_state_user_get(const struct cf_state *st, const char *username,
 		return COFFER_E_NOTFOUND;
 	user_view(u, out);
 	return 0;
+}
+
+bool
+cf_state_login_room(const struct cf_state *st, const char *username,
+    uint64_t now, uint32_t max)
+{
+	const struct user *u;
+	uint32_t i, live = 0;
+
+	if ((u = user_find(&st->c, username)) == NULL || u->locked ||
+	    u->failures >= max)
+		return true;	/* the attempt itself gives the answer */
+	for (i = 0; i < u->npending; i++)
+		if (u->pending[i].time + LOGIN_PENDING_TTL >= now &&
+		    u->pending[i].time <= now + LOGIN_PENDING_TTL)
+			live++;
+	return live < LOGIN_PENDING_MAX && (uint64_t)u->failures + live < max;
 }
 
 int

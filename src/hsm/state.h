@@ -65,6 +65,14 @@ struct cf_user_view {
 /* Copies the user out; COFFER_E_NOTFOUND. */
 int cf_state_user_get(const struct cf_state *, const char *username,
     struct cf_user_view *out);
+/*
+ * Whether a login of username may reserve a password check now (time now,
+ * failure limit max): false while failures + the unexpired checks in
+ * progress reach max. True for unknown, locked or over-limit users: the
+ * attempt entry itself answers those. Caller holds the read lock.
+ */
+bool cf_state_login_room(const struct cf_state *, const char *username,
+    uint64_t now, uint32_t max);
 /* Copies all users (sorted by name); *users malloc'd. */
 int cf_state_user_list(const struct cf_state *, struct cf_user_view **users,
     size_t *n);

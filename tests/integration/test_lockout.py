@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Lockout: CU locked after 5 failures until a CO unlocks; counters survive
 restart; CO brute force zeroizes (or locks, by policy)."""
+import concurrent.futures
+import json
 import os
 import time
 
@@ -114,6 +116,50 @@ def test_co_lock_policy():
         env.close()
 
 
+def _user(env, name):
+    users = env.co("--json", "user", "list").stdout
+    for u in json.loads(users)["users"]:
+        if u["username"] == name:
+            return u
+    raise AssertionError("no user %s in %s" % (name, users))
+
+
+def test_concurrent_logins():
+    """Sixteen correct CO logins at once (a connection pool, a web server's
+    workers starting) under the default zeroize policy: every one succeeds,
+    nothing is locked or zeroized. Then twenty concurrent wrong guesses at a
+    CU: exactly the limit of them is checked and counted, the CU is locked,
+    the rest are refused without a check."""
+    env = Env("concurrent")
+    try:
+        env.node.start()
+        env.ceremony()
+        env.co("user", "create", CU[0], "--role", "cu", new_password=CU[1])
+        with concurrent.futures.ThreadPoolExecutor(16) as ex:
+            ps = list(ex.map(lambda _: env.co("user", "list", check=False),
+                             range(16)))
+        for p in ps:
+            assert p.returncode == EXIT_OK, p.stderr
+        assert env.info()["state"] == "ACTIVE"
+        admin = _user(env, "admin")
+        assert admin["failures"] == 0 and not admin["locked"], admin
+
+        with concurrent.futures.ThreadPoolExecutor(20) as ex:
+            ps = list(ex.map(lambda _: env.as_user(
+                CU[0], "wrong-password", "user", "list", check=False),
+                range(20)))
+        for p in ps:
+            assert p.returncode == EXIT_AUTH, (p.returncode, p.stderr)
+        bob = _user(env, CU[0])
+        assert bob["locked"] and bob["failures"] == 5, bob
+        p = env.as_user(CU[0], CU[1], "user", "list", check=False)
+        assert p.returncode == EXIT_AUTH and "lock" in p.stderr.lower()
+        assert env.info()["state"] == "ACTIVE"
+    finally:
+        env.close()
+
+
 if __name__ == "__main__":
     run([test_cu_lockout_and_unlock_survives_restart,
-         test_co_brute_force_zeroizes, test_co_lock_policy])
+         test_co_brute_force_zeroizes, test_co_lock_policy,
+         test_concurrent_logins])

@@ -206,6 +206,53 @@ ent_attempt(struct cf_state *st, const char *name, unsigned max, int zeroize,
 	return apply_e(st, &e, NULL, failures);
 }
 
+/* The current format: a reservation (attempt_id != 0) at log time t. */
+static int
+ent_reserve(struct cf_state *st, const char *name, unsigned max, int zeroize,
+    uint64_t id, uint64_t t, uint64_t *failures)
+{
+	Coffer__LogEntry e = COFFER__LOG_ENTRY__INIT;
+	Coffer__EntLoginAttempt b = COFFER__ENT_LOGIN_ATTEMPT__INIT;
+
+	b.username = (char *)name;
+	b.max_failures = max;
+	b.zeroize_on_limit = zeroize;
+	b.attempt_id = id;
+	e.time = t;
+	e.body_case = COFFER__LOG_ENTRY__BODY_LOGIN_ATTEMPT;
+	e.login_attempt = &b;
+	return apply_e(st, &e, NULL, failures);
+}
+
+static int
+ent_success_id(struct cf_state *st, const char *name, uint64_t id)
+{
+	Coffer__LogEntry e = COFFER__LOG_ENTRY__INIT;
+	Coffer__EntLoginSuccess b = COFFER__ENT_LOGIN_SUCCESS__INIT;
+
+	b.username = (char *)name;
+	b.attempt_id = id;
+	e.body_case = COFFER__LOG_ENTRY__BODY_LOGIN_SUCCESS;
+	e.login_success = &b;
+	return apply_e(st, &e, NULL, NULL);
+}
+
+static int
+ent_failure(struct cf_state *st, const char *name, unsigned max, int zeroize,
+    uint64_t id, uint64_t *failures)
+{
+	Coffer__LogEntry e = COFFER__LOG_ENTRY__INIT;
+	Coffer__EntLoginFailure b = COFFER__ENT_LOGIN_FAILURE__INIT;
+
+	b.username = (char *)name;
+	b.attempt_id = id;
+	b.max_failures = max;
+	b.zeroize_on_limit = zeroize;
+	e.body_case = COFFER__LOG_ENTRY__BODY_LOGIN_FAILURE;
+	e.login_failure = &b;
+	return apply_e(st, &e, NULL, failures);
+}
+
 static int
 ent_success(struct cf_state *st, const char *name)
 {
