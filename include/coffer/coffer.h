@@ -73,7 +73,9 @@ int coffer_role_from_name(const char *name);
  *                     (before initialization; used instead of trust_anchor)
  *   "client_cert":    "path", "client_key": "path" (mTLS, optional)
  *   "timeout_ms":     10000
- *   "connections":    4    (pool size per client)
+ *   "connections":    16   (pool size per client: at most this many
+ *                     connections, opened as concurrent calls need them;
+ *                     more threads than that wait in line for one)
  */
 struct coffer_config;
 

@@ -211,17 +211,38 @@ conn_fits(const struct coffer_client *c, const struct cf_conn *conn,
 	    c->cfg.nservers == 1;
 }
 
+/* Wakes the first waiter (mu held): handed conn (may be NULL: a slot). */
+static void
+wake_waiter(struct coffer_client *c, struct cf_waiter **pw,
+    struct cf_conn *conn)
+{
+	struct cf_waiter *w = *pw;
+
+	*pw = w->next;
+	if (*pw == NULL)
+		c->waiters_tail = pw;
+	w->next = NULL;
+	w->conn = conn;
+	w->woken = true;
+	pthread_cond_signal(&w->cv);
+}
+
 /*
  * Checks out an idle connection that fits (want: a server index or
  * CF_SERVER_ANY; avoid: a server that just failed), or opens one; fresh:
  * never reuse an idle one. When the pool is full of idle connections that
- * do not fit, one of them is replaced.
+ * do not fit, one of them is replaced. When all are in use, the caller
+ * waits in line: checkin hands a connection straight to the first waiter
+ * it fits (first come, first served; a returning thread cannot take it
+ * back before the waiter runs, which wasted a wake-up per call and
+ * starved waiters when threads outnumber connections).
  */
 static int
 checkout(struct coffer_client *c, bool fresh, size_t want, size_t avoid,
     struct cf_conn **out, char *err, size_t errlen)
 {
 	struct cf_conn *conn, **pp;
+	struct cf_waiter w;
 	uint64_t now;
 	int rc;
 
@@ -273,14 +294,27 @@ checkout(struct coffer_client *c, bool fresh, size_t want, size_t avoid,
 			cf_conn_close(conn);
 			continue;
 		}
-		pthread_cond_wait(&c->cv, &c->mu);
+		w = (struct cf_waiter){ .want = want, .avoid = avoid,
+		    .fresh = fresh };
+		pthread_cond_init(&w.cv, NULL);
+		*c->waiters_tail = &w;
+		c->waiters_tail = &w.next;
+		while (!w.woken)
+			pthread_cond_wait(&w.cv, &c->mu);
+		pthread_cond_destroy(&w.cv);
+		if (w.conn != NULL) {
+			pthread_mutex_unlock(&c->mu);
+			*out = w.conn;
+			return 0;
+		}
 	}
 	c->nconns++;
 	pthread_mutex_unlock(&c->mu);
 	if ((rc = open_conn(c, want, avoid, &conn, err, errlen)) != 0) {
 		pthread_mutex_lock(&c->mu);
 		c->nconns--;
-		pthread_cond_signal(&c->cv);
+		if (c->waiters != NULL)
+			wake_waiter(c, &c->waiters, NULL);
 		pthread_mutex_unlock(&c->mu);
 		return rc;
 	}
@@ -291,17 +325,30 @@ checkout(struct coffer_client *c, bool fresh, size_t want, size_t avoid,
 static void
 checkin(struct coffer_client *c, struct cf_conn *conn, bool keep)
 {
+	struct cf_waiter **pw;
+
 	if (conn == NULL)
 		return;
 	pthread_mutex_lock(&c->mu);
 	if (keep) {
 		conn->idle_since = cf_now_ms();
+		for (pw = &c->waiters; *pw != NULL; pw = &(*pw)->next) {
+			if (!(*pw)->fresh &&
+			    conn_fits(c, conn, (*pw)->want, (*pw)->avoid)) {
+				wake_waiter(c, pw, conn);
+				pthread_mutex_unlock(&c->mu);
+				return;
+			}
+		}
 		conn->next = c->idle;
 		c->idle = conn;
 	} else {
 		c->nconns--;
 	}
-	pthread_cond_signal(&c->cv);
+	/* Nobody it fits, or a slot freed: the first waiter looks again
+	 * (it may replace an idle connection or open one). */
+	if (c->waiters != NULL)
+		wake_waiter(c, &c->waiters, NULL);
 	pthread_mutex_unlock(&c->mu);
 	if (!keep)
 		cf_conn_close(conn);
@@ -683,7 +730,8 @@ cf_client_check_fork(struct coffer_client *c)
 	 * touch (their descriptors leak until exec or exit).
 	 */
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
+	c->waiters = NULL;	/* threads of the parent: not in the child */
+	c->waiters_tail = &c->waiters;
 	while ((conn = c->idle) != NULL) {
 		c->idle = conn->next;
 		cf_conn_drop(conn);
@@ -753,11 +801,7 @@ coffer_client_new(const struct coffer_config *cfg, struct coffer_client **out,
 		rc = COFFER_E_NOMEM;
 		goto out;
 	}
-	if (pthread_cond_init(&c->cv, NULL) != 0) {
-		pthread_mutex_destroy(&c->mu);
-		rc = COFFER_E_NOMEM;
-		goto out;
-	}
+	c->waiters_tail = &c->waiters;
 	inited = true;
 	/* Random first id: ids of two clients on one node rarely collide. */
 	if (cf_random(&first_id, sizeof(first_id)) != 0)
@@ -824,7 +868,6 @@ coffer_client_free(struct coffer_client *c)
 	wipe_creds_locked(c);
 	SSL_CTX_free(c->ctx);
 	cf_config_clear(&c->cfg);
-	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	cf_cleanse(c, sizeof(*c));
 	free(c);

@@ -27,7 +27,7 @@
 #define CF_CLI_MAX_CONNS 64
 #define CF_CLI_DEFAULT_TIMEOUT_MS 10000u
 #define CF_CLI_MAX_TIMEOUT_MS 3600000u
-#define CF_CLI_DEFAULT_CONNS 4u
+#define CF_CLI_DEFAULT_CONNS 16u
 #define CF_CLI_DEFAULT_SPIN_US 500u
 #define CF_CLI_MAX_SPIN_US 10000u
 #define CF_CLI_STALE_CHECK_MS 1000u	/* idle longer: check before use */
@@ -72,12 +72,23 @@ struct cf_errent {
 	struct cf_errent *next;
 };
 
+/* A thread waiting in checkout for a pooled connection (on its stack). */
+struct cf_waiter {
+	pthread_cond_t cv;
+	struct cf_conn *conn;		/* handed over by checkin, or NULL */
+	bool woken;			/* handed a connection or a free slot */
+	bool fresh;			/* wants a new connection */
+	size_t want, avoid;
+	struct cf_waiter *next;
+};
+
 struct coffer_client {
 	struct coffer_config cfg;	/* deep copy */
 	SSL_CTX *ctx;
 
 	pthread_mutex_t mu;		/* protects everything below */
-	pthread_cond_t cv;		/* a connection was checked in */
+	struct cf_waiter *waiters;	/* FIFO of threads waiting for one */
+	struct cf_waiter **waiters_tail;
 	struct cf_conn *idle;
 	unsigned nconns;		/* idle + checked out */
 	size_t good_server;		/* last server that worked */

@@ -652,8 +652,8 @@ test_calls(void **state)
 	struct coffer_client *c = NULL;
 	struct coffer_info info;
 	struct coffer_user *u = NULL;
-	struct par p[4];
-	pthread_t t[4];
+	struct par p[8];
+	pthread_t t[8];
 	size_t n;
 	char err[256];
 	int role = -1, i;
@@ -688,14 +688,15 @@ test_calls(void **state)
 	assert_int_equal(u[0].failures, 2);
 	free(u);
 
-	/* Many threads over a pool of 2: new connections log in lazily. */
-	for (i = 0; i < 4; i++) {
+	/* Many threads over a pool of 2: new connections log in lazily;
+	 * waiting threads are handed connections in turn. */
+	for (i = 0; i < 8; i++) {
 		p[i].c = c;
 		p[i].fails = 0;
 		assert_int_equal(pthread_create(&t[i], NULL, par_worker, &p[i]),
 		    0);
 	}
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 8; i++) {
 		pthread_join(t[i], NULL);
 		assert_int_equal(p[i].fails, 0);
 	}
