@@ -211,6 +211,16 @@ conn_fits(const struct coffer_client *c, const struct cf_conn *conn,
 	    c->cfg.nservers == 1;
 }
 
+/*
+ * The connection this thread checked in last (compared, never followed:
+ * it may be gone). Taking it again keeps each calling thread talking to
+ * the same node thread, which the scheduler then keeps on one core: a
+ * reply wakes a thread that is cache-warm and usually on the same CPU.
+ * Handing out whichever idle connection came first made the pairs swap
+ * on every call, and the scheduler spread the wake-ups across CPUs.
+ */
+static __thread const struct cf_conn *tl_last;
+
 /* Wakes the first waiter (mu held): handed conn (may be NULL: a slot). */
 static void
 wake_waiter(struct coffer_client *c, struct cf_waiter **pw,
@@ -251,6 +261,24 @@ checkout(struct coffer_client *c, bool fresh, size_t want, size_t avoid,
 	for (;;) {
 		now = cf_now_ms();	/* again after every wait below */
 		pp = &c->idle;
+		/* This thread's last connection first, if it is idle. */
+		if (!fresh && tl_last != NULL && tl_last != c->idle) {
+			for (; *pp != NULL && *pp != tl_last;
+			    pp = &(*pp)->next)
+				;
+			if (*pp == NULL ||
+			    !conn_fits(c, *pp, want, avoid) ||
+			    now - (*pp)->idle_since >= CF_CLI_STALE_CHECK_MS)
+				pp = &c->idle;
+			else {
+				conn = *pp;
+				*pp = conn->next;
+				conn->next = NULL;
+				pthread_mutex_unlock(&c->mu);
+				*out = conn;
+				return 0;
+			}
+		}
 		while (!fresh && (conn = *pp) != NULL) {
 			/*
 			 * A connection idle for a while may have been closed
@@ -331,6 +359,7 @@ checkin(struct coffer_client *c, struct cf_conn *conn, bool keep)
 		return;
 	pthread_mutex_lock(&c->mu);
 	if (keep) {
+		tl_last = conn;
 		conn->idle_since = cf_now_ms();
 		for (pw = &c->waiters; *pw != NULL; pw = &(*pw)->next) {
 			if (!(*pw)->fresh &&
