@@ -59,8 +59,14 @@ def main():
                    mb=False):
         o = get(doc, wl, "openssl", ossl_threads)
         s = get(doc, wl, "softhsm", max_threads=2)   # best of 1 and 2
+        t = get(doc, wl, "tls-min")                   # the floor, best
         key = "mb_s" if mb else "ops_s"
         unit = " MB/s" if mb else "/s"
+        if t is not None and o is not None:
+            line(name, "tls-min", "%s (%dt)" % (fmt(t[key], unit),
+                                                t["threads"]), None,
+                 "%.0f%% of openssl(%dt): a minimal TLS server's floor, "
+                 "not judged" % (100 * t[key] / o[key], ossl_threads))
         for c in COFFER:
             r = get(doc, wl, c)
             if r is None or o is None:
@@ -75,6 +81,8 @@ def main():
                 ok = ok and rs >= min_shsm
                 det += ", %.2fx softhsm %s" % (rs, fmt(s[key], unit)
                                               if s else "n/a")
+            if t is not None:
+                det += ", %.0f%% of tls-min" % (100 * r[key] / t[key])
             line(name, c, "%s (%dt)" % (fmt(r[key], unit), r["threads"]),
                  ok, det)
 

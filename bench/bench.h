@@ -98,11 +98,12 @@ struct target {
 	char			 err[256];	/* first error (workload) */
 };
 
-enum { TK_OPENSSL = 1, TK_PKCS11, TK_COFFER };
+enum { TK_OPENSSL = 1, TK_PKCS11, TK_COFFER, TK_TLS };
 
 extern const struct target_ops openssl_target_ops;
 extern const struct target_ops pkcs11_target_ops;
 extern const struct target_ops coffer_target_ops;
+extern const struct target_ops tls_target_ops;
 
 /* Records the first error of the current workload (thread-safe). */
 void target_error(struct target *, const char *fmt, ...)

@@ -216,6 +216,10 @@ parse_target(const char *spec, struct target *t)
 		t->kind = TK_OPENSSL;
 		t->ops = &openssl_target_ops;
 		t->name = strdup("openssl");
+	} else if (strcmp(s, "tls") == 0) {
+		t->kind = TK_TLS;
+		t->ops = &tls_target_ops;
+		t->name = strdup("tls-min");
 	} else if (strcmp(s, "pkcs11") == 0) {
 		if (colon == NULL || *colon == '\0')
 			die("target %s: pkcs11:PATH", spec);
@@ -234,7 +238,8 @@ parse_target(const char *spec, struct target *t)
 		    NULL;
 		t->name = strdup("coffer");
 	} else
-		die("unknown target kind '%s' (openssl, pkcs11:PATH, coffer)",
+		die("unknown target kind '%s' (openssl, tls, pkcs11:PATH, "
+		    "coffer)",
 		    s);
 	for (kv = opts != NULL ? strtok_r(opts, ",", &save) : NULL;
 	    kv != NULL; kv = strtok_r(NULL, ",", &save)) {
@@ -286,6 +291,7 @@ parse_targets(const char *list)
 				if (next == NULL)
 					break;
 				if (strncmp(next + 1, "openssl", 7) == 0 ||
+				    strncmp(next + 1, "tls", 3) == 0 ||
 				    strncmp(next + 1, "pkcs11:", 7) == 0 ||
 				    strncmp(next + 1, "coffer", 6) == 0)
 					break;
@@ -360,10 +366,13 @@ usage(FILE *f)
 {
 	fputs(
 "usage: coffer-bench [options]\n"
-"  --targets LIST     openssl, pkcs11:PATH[,name=N,slot=N,token=LABEL,\n"
-"                     pin=PIN,pin-file=F,user=U], coffer[:CLIENT.json]\n"
-"                     [,user=U,pin=PASSWORD|pin-file=F]; several targets\n"
-"                     separated by ',' or ';' (default: openssl)\n"
+"  --targets LIST     openssl, tls, pkcs11:PATH[,name=N,slot=N,\n"
+"                     token=LABEL,pin=PIN,pin-file=F,user=U],\n"
+"                     coffer[:CLIENT.json][,user=U,pin=PASSWORD|\n"
+"                     pin-file=F]; several targets separated by ',' or\n"
+"                     ';' (default: openssl). tls: openssl's operation\n"
+"                     behind a minimal TLS 1.3 server on 127.0.0.1 (the\n"
+"                     floor of any networked HSM here)\n"
 "  --workloads LIST   names or substrings (default: all but find-label)\n"
 "  --threads LIST     thread counts, e.g. 1,2 (default 1,2)\n"
 "  --seconds S        seconds per sample (default 2)\n"
@@ -744,10 +753,11 @@ ref_other(const struct result *r)
 {
 	size_t i;
 
-	if (r->t->kind == TK_OPENSSL)
+	if (r->t->kind == TK_OPENSSL || r->t->kind == TK_TLS)
 		return NULL;
 	for (i = 0; i < ntargets; i++)
-		if (targets[i].kind != TK_OPENSSL && &targets[i] != r->t)
+		if ((targets[i].kind == TK_PKCS11 ||
+		    targets[i].kind == TK_COFFER) && &targets[i] != r->t)
 			return find_result(r->wl, &targets[i], r->threads);
 	return NULL;
 }
@@ -872,8 +882,8 @@ write_json(const char *path)
 		fprintf(f, "%s{\"name\": ", i ? ", " : "");
 		json_str(f, targets[i].name);
 		fprintf(f, ", \"kind\": \"%s\"}", targets[i].kind ==
-		    TK_OPENSSL ? "openssl" : targets[i].kind == TK_PKCS11 ?
-		    "pkcs11" : "coffer");
+		    TK_OPENSSL ? "openssl" : targets[i].kind == TK_TLS ? "tls" :
+		    targets[i].kind == TK_PKCS11 ? "pkcs11" : "coffer");
 	}
 	fprintf(f, "],\n  \"results\": [\n");
 	for (i = 0; i < nresults; i++) {

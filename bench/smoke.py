@@ -49,7 +49,7 @@ def main():
                            capture_output=True, text=True).stdout.split()
     if len(names) < 30:
         fail("--list: %d workloads" % len(names))
-    targets = ["openssl"]
+    targets = ["openssl", "tls"]
     env = dict(os.environ)
     mod, shenv = softhsm_env(work)
     if mod is not None:
@@ -83,9 +83,10 @@ def main():
     for x in res:
         key = (x["workload"], x["target"], x["threads"])
         seen.add(key)
-        if x["workload"] == "find-label" and x["target"] == "openssl":
+        if x["workload"] == "find-label" and x["target"] in ("openssl",
+                                                               "tls-min"):
             if x["ok"]:
-                fail("openssl has no object store for find-label")
+                fail("%s has no object store for find-label" % x["target"])
             continue
         if not x["ok"]:
             fail("%s: %s" % (key, x.get("error")))
@@ -105,7 +106,7 @@ def main():
         if x["target"] != "openssl" and x["workload"] != "find-label" \
                 and not x["vs_openssl"] > 0:
             fail("%s: vs_openssl = %r" % (key, x["vs_openssl"]))
-    for t in [t.split(":")[0] if t == "openssl" else "softhsm"
+    for t in [{"openssl": "openssl", "tls": "tls-min"}.get(t, "softhsm")
               for t in targets]:
         for n in names:
             for th in (1, 2):
