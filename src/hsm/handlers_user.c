@@ -24,6 +24,7 @@
 #include "hsm/handlers.h"
 #include "hsm/node.h"
 #include "hsm/objects_local.h"
+#include "hsm/server.h"
 #include "hsm/state.h"
 
 #define DEFAULT_MAX_FAILURES 5
@@ -125,7 +126,7 @@ cf_h_login(struct cf_cmd_ctx *ctx)
 	struct login_buf *b;
 	uint64_t failures = 0, attempt_id = 0, deadline;
 	unsigned limit;
-	bool zeroize, room;
+	bool zeroize, room, waiting = false;
 	int rc;
 
 	/* The audit record names the attempted user, logged in or not. */
@@ -173,15 +174,26 @@ cf_h_login(struct cf_cmd_ctx *ctx)
 		    cf_time_s(), limit);
 		cf_state_unlock(ctx->node->state);
 		if (room) {
+			if (waiting) {
+				cf_server_slot_resume();
+				waiting = false;
+			}
 			rc = cf_cmd_propose(ctx, &e, &failures);
 			if (rc != COFFER_E_BUSY)
 				break;
 		}
 		if (cf_now_ms() >= deadline) {
+			if (waiting)
+				cf_server_slot_resume();
 			rc = COFFER_E_BUSY;
 			snprintf(ctx->detail, sizeof(ctx->detail),
 			    "too many logins of %s in progress", rq->username);
 			goto out;
+		}
+		/* Waiting is not work: other requests may have the slot. */
+		if (!waiting) {
+			cf_server_slot_yield();
+			waiting = true;
 		}
 		usleep(LOGIN_POLL_US);
 	}

@@ -351,6 +351,24 @@ conn_handshake(struct conn *c)
 	return true;
 }
 
+/* The "workers" semaphore of the request this thread is running. */
+static __thread sem_t *tl_slots;
+
+void
+cf_server_slot_yield(void)
+{
+	if (tl_slots != NULL)
+		sem_post(tl_slots);
+}
+
+void
+cf_server_slot_resume(void)
+{
+	if (tl_slots != NULL)
+		while (sem_wait(tl_slots) != 0 && errno == EINTR)
+			;
+}
+
 /* One request: 0 to go on, -1 to close. */
 static int
 conn_serve_one(struct conn *c)
@@ -382,10 +400,12 @@ conn_serve_one(struct conn *c)
 		goto out;
 	while (sem_wait(&srv->slots) != 0 && errno == EINTR)
 		;
+	tl_slots = &srv->slots;
 	if (cf_cmd_dispatch(srv->node, &c->sess, frame, len, &out,
 	    &out_len) != 0 && out == NULL)
 		log_error("conn %llu: no response (dispatch failed)",
 		    (unsigned long long)c->id);
+	tl_slots = NULL;
 	sem_post(&srv->slots);
 	/* Requests carry passwords and plaintext: wipe before freeing. */
 	cf_cleanse(frame, len);

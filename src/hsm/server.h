@@ -18,5 +18,13 @@ int cf_server_reload_tls(struct cf_server *);
 /* Loop thread. Stops accepting, ends connections, calls cb once every
  * connection thread has left. */
 void cf_server_stop(struct cf_server *, void (*cb)(void *), void *arg);
+/*
+ * Connection threads, inside a handler: give the request's "workers" slot
+ * back while it waits for something other than the CPU (a login waiting
+ * for a password-check reservation), and take one again before working.
+ * Each yield must be followed by one resume. No-ops outside a request.
+ */
+void cf_server_slot_yield(void);
+void cf_server_slot_resume(void);
 
 #endif
