@@ -171,6 +171,7 @@ cf_key_new_pkey(CK_OBJECT_CLASS cls, EVP_PKEY *pkey, struct cf_key **out)
 	}
 	k->cls = cls;
 	k->pkey = pkey;
+	k->ctx_mu_ok = pthread_mutex_init(&k->ctx_mu, NULL) == 0;
 	id = EVP_PKEY_get_base_id(pkey);
 	if (id == EVP_PKEY_RSA)
 		k->type = CKK_RSA;
@@ -192,11 +193,60 @@ cf_key_new_pkey(CK_OBJECT_CLASS cls, EVP_PKEY *pkey, struct cf_key **out)
 	return 0;
 }
 
+EVP_PKEY_CTX *
+cf_key_sign_ctx_get(const struct cf_key *ck)
+{
+	struct cf_key *k = (struct cf_key *)ck;	/* the pool is a cache */
+	EVP_PKEY_CTX *pc = NULL;
+
+	if (k->ctx_mu_ok) {
+		pthread_mutex_lock(&k->ctx_mu);
+		if (k->nsign_ctx > 0) {
+			pc = k->sign_ctx[--k->nsign_ctx];
+			k->sign_ctx[k->nsign_ctx] = NULL;
+		}
+		pthread_mutex_unlock(&k->ctx_mu);
+		if (pc != NULL)
+			return pc;
+	}
+	if ((pc = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)) == NULL)
+		return NULL;
+	if (EVP_PKEY_sign_init(pc) != 1) {
+		EVP_PKEY_CTX_free(pc);
+		return NULL;
+	}
+	return pc;
+}
+
+void
+cf_key_sign_ctx_put(const struct cf_key *ck, EVP_PKEY_CTX *pc)
+{
+	struct cf_key *k = (struct cf_key *)ck;	/* the pool is a cache */
+
+	if (pc == NULL)
+		return;
+	if (k->ctx_mu_ok) {
+		pthread_mutex_lock(&k->ctx_mu);
+		if (k->nsign_ctx < CF_KEY_SIGN_CTXS) {
+			k->sign_ctx[k->nsign_ctx++] = pc;
+			pc = NULL;
+		}
+		pthread_mutex_unlock(&k->ctx_mu);
+	}
+	EVP_PKEY_CTX_free(pc);
+}
+
 void
 cf_key_free(struct cf_key *k)
 {
+	unsigned i;
+
 	if (k == NULL)
 		return;
+	for (i = 0; i < k->nsign_ctx; i++)
+		EVP_PKEY_CTX_free(k->sign_ctx[i]);
+	if (k->ctx_mu_ok)
+		pthread_mutex_destroy(&k->ctx_mu);
 	if (k->secret != NULL)
 		OPENSSL_secure_clear_free(k->secret, k->secret_len ?
 		    k->secret_len : 1);

@@ -7,9 +7,14 @@
 #ifndef CF_CRYPTO_KEYS_INT_H
 #define CF_CRYPTO_KEYS_INT_H
 
+#include <pthread.h>
+#include <stdbool.h>
+
 #include <openssl/evp.h>
 
 #include "keys.h"
+
+#define CF_KEY_SIGN_CTXS 8	/* prepared ECDSA contexts kept per key */
 
 struct cf_key {
 	CK_OBJECT_CLASS	 cls;
@@ -17,7 +22,21 @@ struct cf_key {
 	uint8_t		*secret;	/* secure heap, secret keys only */
 	size_t		 secret_len;
 	EVP_PKEY	*pkey;		/* asymmetric keys only */
+	/* EC keys: signing contexts already through EVP_PKEY_sign_init,
+	 * reused across operations (and threads, one at a time); freed with
+	 * the key. */
+	pthread_mutex_t	 ctx_mu;
+	bool		 ctx_mu_ok;
+	EVP_PKEY_CTX	*sign_ctx[CF_KEY_SIGN_CTXS];
+	unsigned	 nsign_ctx;
 };
+
+/* An EC key's prepared signing context: one from the key's pool, or a new
+ * one; NULL on failure. (The pool is a cache: a const key's pool changes,
+ * under its own lock.) Give it back with cf_key_sign_ctx_put after a
+ * successful signature, EVP_PKEY_CTX_free it after a failed one. */
+EVP_PKEY_CTX *cf_key_sign_ctx_get(const struct cf_key *k);
+void cf_key_sign_ctx_put(const struct cf_key *k, EVP_PKEY_CTX *pc);
 
 /* Builds a secret key object from bytes (copied into the secure heap). */
 int cf_key_new_secret(CK_KEY_TYPE type, const uint8_t *v, size_t len,

