@@ -617,14 +617,22 @@ login_state_ok(const struct content *c)
  * attempt_id 0 is the first format, kept so old logs replay unchanged: the
  * attempt counted as a failure until a success reset the counter.
  */
+/* A reservation still counts at log time now (a clock that went back
+ * more than the lifetime expires it too). */
+static bool
+pending_live(const struct login_pending *p, uint64_t now)
+{
+	return p->time + LOGIN_PENDING_TTL >= now &&
+	    p->time <= now + LOGIN_PENDING_TTL;
+}
+
 static void
 pending_expire(struct user *u, uint64_t now)
 {
 	uint32_t i = 0;
 
 	while (i < u->npending) {
-		if (u->pending[i].time + LOGIN_PENDING_TTL < now ||
-		    u->pending[i].time > now + LOGIN_PENDING_TTL) {
+		if (!pending_live(&u->pending[i], now)) {
 			u->pending[i] = u->pending[--u->npending];
 			u->pending[u->npending] = (struct login_pending){0};
 		} else {
@@ -1418,9 +1426,7 @@ cf_state_login_room(const struct cf_state *st, const char *username,
 	    u->failures >= max)
 		return true;	/* the attempt itself gives the answer */
 	for (i = 0; i < u->npending; i++)
-		if (u->pending[i].time + LOGIN_PENDING_TTL >= now &&
-		    u->pending[i].time <= now + LOGIN_PENDING_TTL)
-			live++;
+		live += pending_live(&u->pending[i], now);
 	return live < LOGIN_PENDING_MAX && (uint64_t)u->failures + live < max;
 }
 
