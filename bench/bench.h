@@ -46,6 +46,11 @@ struct workload {
 	int		 token;		/* keygen: CKA_TOKEN */
 };
 
+/* The workload table by index (NULL past its end), and a workload's
+ * index: how the tls target names one on the wire. */
+const struct workload *workload_at(uint32_t i);
+uint32_t workload_index(const struct workload *wl);
+
 /* Options that targets read. */
 struct bench_opts {
 	bool		 token_keys;	/* CKA_TOKEN for benchmark keys */

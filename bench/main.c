@@ -82,6 +82,18 @@ static const struct workload workloads[] = {
 };
 #define NWL (sizeof(workloads) / sizeof(workloads[0]))
 
+const struct workload *
+workload_at(uint32_t i)
+{
+	return i < NWL ? &workloads[i] : NULL;
+}
+
+uint32_t
+workload_index(const struct workload *wl)
+{
+	return (uint32_t)(wl - workloads);
+}
+
 static struct {
 	unsigned	 threads[8];
 	size_t		 nthreads;

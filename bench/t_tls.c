@@ -51,12 +51,11 @@ struct tt {			/* per thread (client side) */
 	size_t			 reqlen, replen;
 };
 
-/* Hello: which workload (its address: the server is a fork, the table
- * is at the same place) and which thread. */
+/* Hello: which workload (its index in the table) and which thread. Any
+ * local process can connect: an index past the table is refused. */
 struct hello {
-	uint64_t	wl;
+	uint32_t	wl;
 	uint32_t	idx;
-	uint32_t	pad;
 };
 
 /* Frame sizes an HSM protocol carries for wl (payload bytes). */
@@ -253,7 +252,8 @@ srv_conn(void *arg)
 	if (SSL_do_handshake(s) != 1 || BIO_flush(sw) != 1 ||
 	    read_full(s, &h, sizeof(h)) != 0)
 		goto out;
-	wl = (const struct workload *)(uintptr_t)h.wl;
+	if ((wl = workload_at(h.wl)) == NULL)
+		goto out;
 	frame_sizes(wl, &reqlen, &replen);
 	if ((in = malloc(reqlen)) != NULL &&
 	    (rep = malloc(replen + 4)) != NULL &&
@@ -435,7 +435,7 @@ t_thread_init(struct target *t, void *wctx, unsigned idx, void **tctx)
 	struct tls_priv *p = t->priv;
 	struct tw *w = wctx;
 	struct tt *o = calloc(1, sizeof(*o));
-	struct hello h = { (uint64_t)(uintptr_t)w->wl, idx, 0 };
+	struct hello h = { workload_index(w->wl), idx };
 	uint8_t ack = 1;
 	size_t wr;
 	int one = 1;
