@@ -448,6 +448,7 @@ exchange(struct coffer_client *c, struct cf_conn *conn, Coffer__Request *req,
 	size_t flen = 0, inlen = 0;
 	uint64_t deadline = cf_now_ms() + c->cfg.timeout_ms;
 	Coffer__Response *r = NULL;
+	bool begun = false;
 	int rc;
 
 	*resp = NULL;
@@ -457,6 +458,8 @@ exchange(struct coffer_client *c, struct cf_conn *conn, Coffer__Request *req,
 		cf_strlcpy(err, "cannot encode the request", errlen);
 		goto out;
 	}
+	cf_conn_req_begin();
+	begun = true;
 	rc = cf_conn_write(conn, frame, flen, deadline, err, errlen);
 	/* Requests may carry plaintext or keys to unwrap. */
 	if (secret)
@@ -486,6 +489,8 @@ exchange(struct coffer_client *c, struct cf_conn *conn, Coffer__Request *req,
 	r = NULL;
 	rc = 0;
 out:
+	if (begun)
+		cf_conn_req_end();
 	if (r != NULL)
 		coffer__response__free_unpacked(r, NULL);
 	if (frame != NULL) {

@@ -146,6 +146,11 @@ int cf_conn_write(struct cf_conn *, const uint8_t *p, size_t n,
  * request; wipe what you used with cf_conn_wipe_buf). */
 int cf_conn_buf(struct cf_conn *, size_t n, uint8_t **p);
 void cf_conn_wipe_buf(struct cf_conn *, size_t used);
+/* Brackets one request (write to reply) so a waiting thread knows
+ * whether it is the process's only request in flight (see spin_for). */
+void cf_conn_req_begin(void);
+void cf_conn_req_end(void);
+unsigned cf_conn_inflight(void);	/* for tests: 0 when idle */
 /* Reads one frame (<= max bytes payload) into the connection's buffer:
  * *out is valid until the next use of the buffer. */
 int cf_conn_read_frame(struct cf_conn *, size_t max, uint64_t deadline_ms,

@@ -260,39 +260,53 @@ now_us(void)
  * yielding the CPU between polls. A thread that sleeps pays for being
  * woken (and the node for waking it): on a virtual machine an idle CPU
  * halts and the wake-up is an inter-processor interrupt, tens of
- * microseconds per request. sched_yield() hands the CPU to any runnable
- * thread (another client thread, or the node on the same machine), so
- * the spin costs throughput only when the CPU would otherwise idle. The
- * default covers an RSA-2048 signature (about 250 us on the node): 1-thread
- * RSA p50 373 -> 286 us on the benchmark VM, small operations unchanged
- * (docs/PERFORMANCE.md). True if fd became readable.
+ * microseconds per request. The default covers an RSA-2048 signature
+ * (about 250 us on the node): 1-thread RSA p50 373 -> 286 us on the
+ * benchmark VM, ECDSA 7k -> 15k/s (docs/PERFORMANCE.md).
+ *
+ * Only the process's lone request in flight (between its write and its
+ * reply) spins: with two or more, client and node threads keep the CPUs
+ * busy, nothing halts, and the spinner's sched_yield() calls only take
+ * CPU from whoever computes the replies. (The rule before, "no other
+ * thread already waiting", let one of two busy threads spin.) True if fd
+ * became readable.
  */
-/* Threads of this process waiting for a reply right now. */
-static atomic_uint waiting;
+static atomic_uint inflight;
+
+void
+cf_conn_req_begin(void)
+{
+	atomic_fetch_add(&inflight, 1);
+}
+
+void
+cf_conn_req_end(void)
+{
+	atomic_fetch_sub(&inflight, 1);
+}
+
+unsigned
+cf_conn_inflight(void)
+{
+	return atomic_load(&inflight);
+}
 
 static bool
 spin_for(int fd, unsigned spin_us)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	uint64_t t0;
-	bool ready = false;
 
-	/* Only a lone waiter spins: with several threads waiting, the CPU
-	 * is better left to whoever computes the replies. */
-	if (atomic_fetch_add(&waiting, 1) != 0)
-		goto out;
+	if (atomic_load(&inflight) > 1)
+		return false;
 	t0 = now_us();
 	do {
 		pfd.revents = 0;
-		if (poll(&pfd, 1, 0) > 0) {
-			ready = true;
-			break;
-		}
+		if (poll(&pfd, 1, 0) > 0)
+			return true;
 		sched_yield();
-	} while (atomic_load(&waiting) == 1 && now_us() - t0 < spin_us);
-out:
-	atomic_fetch_sub(&waiting, 1);
-	return ready;
+	} while (atomic_load(&inflight) <= 1 && now_us() - t0 < spin_us);
+	return false;
 }
 
 /* Waits for events on fd until the deadline: 0, COFFER_E_TIMEOUT, E_IO. */
@@ -661,8 +675,12 @@ cf_conn_write(struct cf_conn *c, const uint8_t *p, size_t n,
 	size_t done = 0, w;
 	int r, rc, sslerr;
 
+	/* One clear per request: successful calls and WANT_READ/WRITE leave
+	 * the queue empty, and every failure path below clears it again
+	 * (ERR_clear_error costs ~0.2 us; it was called 5 times a request,
+	 * now twice: here and in cf_conn_read_frame). */
+	ERR_clear_error();
 	while (done < n) {
-		ERR_clear_error();
 		errno = 0;
 		w = 0;
 		r = SSL_write_ex(c->ssl, p + done, n - done, &w);
@@ -674,7 +692,6 @@ cf_conn_write(struct cf_conn *c, const uint8_t *p, size_t n,
 			goto fail;
 	}
 	for (;;) {
-		ERR_clear_error();
 		errno = 0;
 		if (BIO_flush(c->wbio) == 1)
 			return 0;
@@ -699,8 +716,8 @@ read_exact(struct cf_conn *c, uint8_t *p, size_t n, uint64_t deadline)
 	size_t done = 0, got;
 	int r, rc, sslerr;
 
+	/* cf_conn_read_frame cleared the error queue; see cf_conn_write. */
 	while (done < n) {
-		ERR_clear_error();
 		errno = 0;
 		got = 0;
 		r = SSL_read_ex(c->ssl, p + done, n - done, &got);
@@ -726,6 +743,7 @@ cf_conn_read_frame(struct cf_conn *c, size_t max, uint64_t deadline,
 
 	*out = NULL;
 	*outlen = 0;
+	ERR_clear_error();
 	/* The reply is rarely there yet: wait before reading rather than
 	 * after a read() that finds nothing (one system call less). */
 	if (!SSL_has_pending(c->ssl) &&

@@ -37,6 +37,11 @@
 #include <coffer/coffer.h>
 #include "coffer.pb-c.h"
 
+/* src/client/conn.c: requests between write and reply (decides whether a
+ * waiting thread spins); every path, failed or not, must bring it back
+ * to 0 or spinning stops for good. */
+unsigned cf_conn_inflight(void);
+
 /* M_ONE_EACH: every connection answers one request, then closes. */
 enum mode { M_NORMAL, M_BADID, M_HUGE, M_DROP_FIRST, M_UNKNOWN_FIRST,
     M_ONE_EACH };
@@ -710,6 +715,7 @@ test_calls(void **state)
 		assert_int_equal(coffer_user_list(c, &u, &n),
 		    COFFER_E_NOTLOGGEDIN);
 	assert_true(coffer_client_seen_index(c) > seen);
+	assert_int_equal(cf_conn_inflight(), 0);
 	coffer_client_free(c);
 	coffer_config_free(cfg);
 	srv_stop(s);
@@ -726,6 +732,7 @@ test_bad_id(void **state)
 	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
 	assert_int_equal(coffer_get_info(c, &info), COFFER_E_PROTO);
 	assert_non_null(strstr(coffer_client_last_error(c), "id"));
+	assert_int_equal(cf_conn_inflight(), 0);
 	coffer_client_free(c);
 	coffer_config_free(cfg);
 	srv_stop(s);
@@ -741,6 +748,7 @@ test_huge(void **state)
 
 	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
 	assert_int_equal(coffer_get_info(c, &info), COFFER_E_TOOBIG);
+	assert_int_equal(cf_conn_inflight(), 0);
 	coffer_client_free(c);
 	coffer_config_free(cfg);
 	srv_stop(s);
@@ -768,6 +776,7 @@ test_retry_same_idem(void **state)
 	assert_int_equal(s->nidem, 3);
 	assert_memory_not_equal(s->idem[1], s->idem[2], 16);
 	pthread_mutex_unlock(&s->mu);
+	assert_int_equal(cf_conn_inflight(), 0);
 	coffer_client_free(c);
 	coffer_config_free(cfg);
 	srv_stop(s);
@@ -788,6 +797,7 @@ test_retry_unknown_outcome(void **state)
 	assert_int_equal(s->nidem, 2);
 	assert_memory_equal(s->idem[0], s->idem[1], 16);
 	pthread_mutex_unlock(&s->mu);
+	assert_int_equal(cf_conn_inflight(), 0);
 	coffer_client_free(c);
 	coffer_config_free(cfg);
 	srv_stop(s);
@@ -818,6 +828,7 @@ test_closed_idle_connection(void **state)
 	assert_int_equal(atomic_load(&s->accepted), 3);
 	assert_int_equal(atomic_load(&s->requests), 3);
 	assert_int_equal(info.node_id, 7);
+	assert_int_equal(cf_conn_inflight(), 0);
 	coffer_client_free(c);
 	coffer_config_free(cfg);
 	srv_stop(s);
