@@ -191,21 +191,6 @@ ent_user_delete(struct cf_state *st, const char *name, const uint8_t *idem)
 	return apply_e(st, &e, idem, NULL);
 }
 
-static int
-ent_attempt(struct cf_state *st, const char *name, unsigned max, int zeroize,
-    uint64_t *failures)
-{
-	Coffer__LogEntry e = COFFER__LOG_ENTRY__INIT;
-	Coffer__EntLoginAttempt b = COFFER__ENT_LOGIN_ATTEMPT__INIT;
-
-	b.username = (char *)name;
-	b.max_failures = max;
-	b.zeroize_on_limit = zeroize;
-	e.body_case = COFFER__LOG_ENTRY__BODY_LOGIN_ATTEMPT;
-	e.login_attempt = &b;
-	return apply_e(st, &e, NULL, failures);
-}
-
 /* The current format: a reservation (attempt_id != 0) at log time t. */
 static int
 ent_reserve(struct cf_state *st, const char *name, unsigned max, int zeroize,
@@ -222,6 +207,14 @@ ent_reserve(struct cf_state *st, const char *name, unsigned max, int zeroize,
 	e.body_case = COFFER__LOG_ENTRY__BODY_LOGIN_ATTEMPT;
 	e.login_attempt = &b;
 	return apply_e(st, &e, NULL, failures);
+}
+
+/* The first format (attempt_id 0): counted as a failure up front. */
+static int
+ent_attempt(struct cf_state *st, const char *name, unsigned max, int zeroize,
+    uint64_t *failures)
+{
+	return ent_reserve(st, name, max, zeroize, 0, 0, failures);
 }
 
 static int
