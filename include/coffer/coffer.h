@@ -95,7 +95,7 @@ int coffer_config_set_timeout_ms(struct coffer_config *, unsigned ms);
 /* Microseconds a thread waiting for a reply polls (yielding the CPU)
  * before it sleeps, when its call is the process's only one in flight
  * (with more, every waiter sleeps at once); 0 = always sleep. Default
- * 500. JSON key "spin_us". */
+ * 1000. JSON key "spin_us". */
 int coffer_config_set_spin_us(struct coffer_config *, unsigned us);
 int coffer_config_set_connections(struct coffer_config *, unsigned n);
 void coffer_config_free(struct coffer_config *);

@@ -28,7 +28,7 @@
 #define CF_CLI_DEFAULT_TIMEOUT_MS 10000u
 #define CF_CLI_MAX_TIMEOUT_MS 3600000u
 #define CF_CLI_DEFAULT_CONNS 16u
-#define CF_CLI_DEFAULT_SPIN_US 500u
+#define CF_CLI_DEFAULT_SPIN_US 1000u
 #define CF_CLI_MAX_SPIN_US 10000u
 #define CF_CLI_STALE_CHECK_MS 1000u	/* idle longer: check before use */
 #define CF_CLI_MAX_RESPONSE (64u * 1024 * 1024)
@@ -62,6 +62,9 @@ struct cf_conn {
 	uint64_t idle_since;		/* cf_now_ms() at the last check-in */
 	unsigned spin_us;		/* see coffer_config_set_spin_us */
 	unsigned spin_skip, spin_backoff; /* waits to sleep through */
+	bool can_block;			/* blocking socket, SO_RCVTIMEO set */
+	bool rd_block;			/* reads may block (waiting a reply) */
+	uint64_t rd_deadline;		/* cf_now_ms() deadline of that wait */
 	struct cf_conn *next;		/* idle list */
 };
 

@@ -3,9 +3,16 @@
  * conn.c: one TLS 1.3 connection to a node: non-blocking connect with a
  * timeout, TCP_NODELAY, handshake with either CA verification (trust
  * anchor only, never the system store) or a certificate pin checked with
- * CRYPTO_memcmp after the handshake, and framed blocking-with-timeout I/O
- * built on poll(). The socket BIO sends with MSG_NOSIGNAL so a peer that
- * went away can never raise SIGPIPE in the host process.
+ * CRYPTO_memcmp after the handshake, and framed blocking-with-timeout I/O.
+ * The socket BIO sends with MSG_NOSIGNAL so a peer that went away can
+ * never raise SIGPIPE in the host process.
+ *
+ * Every send() and recv() is non-blocking (MSG_DONTWAIT) and waits in
+ * poll() with the request's deadline, except one: waiting for a reply,
+ * recv() blocks in the socket (SO_RCVTIMEO bounds each wait to
+ * CF_BLOCK_SLICE_MS, and it blocks only while more than that is left
+ * before the deadline). That is one system call per reply where
+ * poll() + recv() were two (docs/PERFORMANCE.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +44,9 @@
 
 /* Bytes of TLS records gathered before a send(). */
 #define CF_WBUF_SIZE (64 * 1024)
+
+/* Longest single blocking recv() while waiting for a reply (SO_RCVTIMEO). */
+#define CF_BLOCK_SLICE_MS 1000
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -72,14 +82,24 @@ ssl_reason(char *buf, size_t n)
 static BIO_METHOD *nosig_meth;
 static pthread_once_t nosig_once = PTHREAD_ONCE_INIT;
 
+static int remaining_ms(uint64_t deadline);
+
+/* True if a recv() on c may block now: see the comment at the top. */
+static bool
+read_may_block(const struct cf_conn *c)
+{
+	return c->can_block && c->rd_block &&
+	    remaining_ms(c->rd_deadline) > CF_BLOCK_SLICE_MS;
+}
+
 static int
 nosig_write(BIO *b, const char *p, int n)
 {
-	int fd = (int)(intptr_t)BIO_get_data(b);
+	struct cf_conn *c = BIO_get_data(b);
 	ssize_t r;
 
 	BIO_clear_retry_flags(b);
-	r = send(fd, p, (size_t)n, MSG_NOSIGNAL);
+	r = send(c->fd, p, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
 		BIO_set_retry_write(b);
@@ -89,11 +109,11 @@ nosig_write(BIO *b, const char *p, int n)
 static int
 nosig_read(BIO *b, char *p, int n)
 {
-	int fd = (int)(intptr_t)BIO_get_data(b);
+	struct cf_conn *c = BIO_get_data(b);
 	ssize_t r;
 
 	BIO_clear_retry_flags(b);
-	r = recv(fd, p, (size_t)n, 0);
+	r = recv(c->fd, p, (size_t)n, read_may_block(c) ? 0 : MSG_DONTWAIT);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
 		BIO_set_retry_read(b);
@@ -138,7 +158,7 @@ nosig_init(void)
 }
 
 static BIO *
-nosig_bio(int fd)
+nosig_bio(struct cf_conn *c)
 {
 	BIO *b;
 
@@ -146,7 +166,7 @@ nosig_bio(int fd)
 		return NULL;
 	if ((b = BIO_new(nosig_meth)) == NULL)
 		return NULL;
-	BIO_set_data(b, (void *)(intptr_t)fd);
+	BIO_set_data(b, c);
 	return b;
 }
 
@@ -255,14 +275,15 @@ now_us(void)
 }
 
 /*
- * Before sleeping in poll() for a reply, poll without blocking for up to
- * spin_us (the configuration's "spin_us", default 500, 0 = never),
- * yielding the CPU between polls. A thread that sleeps pays for being
- * woken (and the node for waking it): on a virtual machine an idle CPU
- * halts and the wake-up is an inter-processor interrupt, tens of
- * microseconds per request. The default covers an RSA-2048 signature
- * (about 250 us on the node): 1-thread RSA p50 373 -> 286 us on the
- * benchmark VM, ECDSA 7k -> 15k/s (docs/PERFORMANCE.md).
+ * Before sleeping for a reply, poll without blocking for up to spin_us
+ * (the configuration's "spin_us", default 1000, 0 = never), yielding the
+ * CPU between polls. A thread that sleeps pays for being woken (and the
+ * node for waking it): on a virtual machine an idle CPU halts and the
+ * wake-up is an inter-processor interrupt, tens of microseconds per
+ * request (over 100 on some). The default covers an RSA-2048 signature
+ * on a slow machine (250 us on one benchmark VM, 650 us on another):
+ * 1-thread RSA p50 373 -> 286 us on the first with 500, 785-844 ->
+ * 720 us on the second with 1000 (docs/PERFORMANCE.md).
  *
  * Only the process's lone request in flight (between its write and its
  * reply) spins: with two or more, client and node threads keep the CPUs
@@ -398,7 +419,31 @@ out:
 	return rc;
 }
 
-/* Waits until the socket has input: spins first (spin_for), then sleeps. */
+/*
+ * Makes fd blocking with each recv() bounded by CF_BLOCK_SLICE_MS. Every
+ * call but the reply wait passes MSG_DONTWAIT, so nothing else changes.
+ * False (fd left non-blocking, replies waited for in poll) on failure.
+ */
+static bool
+set_blocking(int fd)
+{
+	struct timeval tv = {
+		.tv_sec = CF_BLOCK_SLICE_MS / 1000,
+		.tv_usec = (CF_BLOCK_SLICE_MS % 1000) * 1000,
+	};
+	int fl;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    (fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+		return false;
+	return true;
+}
+
+/*
+ * Waits until the socket has input: spins first (spin_for), then sleeps,
+ * in poll() or, where the next recv() may block, in that recv().
+ */
 static int
 wait_input(struct cf_conn *c, uint64_t deadline)
 {
@@ -415,6 +460,8 @@ wait_input(struct cf_conn *c, uint64_t deadline)
 		    c->spin_backoff >= 64 ? 64 : c->spin_backoff * 2;
 		c->spin_skip = c->spin_backoff;
 	}
+	if (read_may_block(c))
+		return 0;
 	return wait_fd(c->fd, POLLIN, deadline);
 }
 
@@ -522,14 +569,15 @@ cf_conn_open(SSL_CTX *ctx, const char *host_port, const char *server_name,
 	c->fd = -1;
 	if ((rc = tcp_connect(host_port, deadline, &c->fd, err, errlen)) != 0)
 		goto out;
+	c->can_block = set_blocking(c->fd);
 	/*
 	 * Reads straight from the socket (read-ahead in SSL); writes through
 	 * a buffer flushed once per request, so a large request is a few
 	 * send() calls rather than one per 16 KiB record.
 	 */
 	if ((c->ssl = SSL_new(ctx)) == NULL ||
-	    (rbio = nosig_bio(c->fd)) == NULL ||
-	    (sbio = nosig_bio(c->fd)) == NULL ||
+	    (rbio = nosig_bio(c)) == NULL ||
+	    (sbio = nosig_bio(c)) == NULL ||
 	    (buf = BIO_new(BIO_f_buffer())) == NULL ||
 	    BIO_set_write_buffer_size(buf, CF_WBUF_SIZE) != 1) {
 		BIO_free(rbio);
@@ -613,7 +661,7 @@ cf_conn_close(struct cf_conn *c)
 	if (c == NULL)
 		return;
 	if (c->ssl != NULL) {
-		/* Best effort close_notify; the socket is non-blocking. */
+		/* Best effort close_notify; sends never block (MSG_DONTWAIT). */
 		(void)SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);
 		ERR_clear_error();
@@ -744,12 +792,17 @@ cf_conn_read_frame(struct cf_conn *c, size_t max, uint64_t deadline,
 	*out = NULL;
 	*outlen = 0;
 	ERR_clear_error();
+	c->rd_block = true;
+	c->rd_deadline = deadline;
 	/* The reply is rarely there yet: wait before reading rather than
-	 * after a read() that finds nothing (one system call less). */
+	 * after a read() that finds nothing (one system call less); the
+	 * wait is the read itself where it may block. */
 	if (!SSL_has_pending(c->ssl) &&
 	    (rc = wait_input(c, deadline)) != 0)
 		goto fail;
-	if ((rc = read_exact(c, hdr, sizeof(hdr), deadline)) != 0)
+	rc = read_exact(c, hdr, sizeof(hdr), deadline);
+	c->rd_block = false;
+	if (rc != 0)
 		goto fail;
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
 	    (uint32_t)hdr[2] << 8 | hdr[3];
@@ -764,7 +817,10 @@ cf_conn_read_frame(struct cf_conn *c, size_t max, uint64_t deadline,
 	}
 	if ((rc = cf_conn_buf(c, len, &p)) != 0)
 		return rc;
-	if ((rc = read_exact(c, p, len, deadline)) != 0) {
+	c->rd_block = true;
+	rc = read_exact(c, p, len, deadline);
+	c->rd_block = false;
+	if (rc != 0) {
 		cf_conn_wipe_buf(c, len);
 		goto fail;
 	}
@@ -772,6 +828,7 @@ cf_conn_read_frame(struct cf_conn *c, size_t max, uint64_t deadline,
 	*outlen = len;
 	return 0;
 fail:
+	c->rd_block = false;
 	seterr(err, errlen, "%s", rc == COFFER_E_TIMEOUT ?
 	    "timed out waiting for the response" :
 	    "connection lost while waiting for the response");

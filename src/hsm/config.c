@@ -87,6 +87,7 @@ static const struct key top_keys[] = {
 	UINT("max_frame", max_frame, 1024, CF_MAX_FRAME_LIMIT),
 	UINT("max_connections", max_connections, 1, 100000),
 	UINT("workers", workers, 0, 256),
+	UINT("spin_us", spin_us, 0, 10000),
 	UINT("request_timeout_ms", request_timeout_ms, 100, 600000),
 	{ "lockout", K_OBJECT, 0, 0, 0, 0, lockout_keys },
 	{ "password", K_OBJECT, 0, 0, 0, 0, password_keys },
@@ -108,6 +109,7 @@ cf_node_config_defaults(struct cf_node_config *c)
 	c->max_frame = CF_MAX_FRAME_DEFAULT;
 	c->max_connections = 1024;
 	c->workers = 0;
+	c->spin_us = 50;
 	c->request_timeout_ms = 10000;
 	c->cu_max_failures = 5;
 	c->co_max_failures = 5;

@@ -34,6 +34,7 @@ struct cf_node_config {
 	size_t max_frame;		/* "max_frame", default CF_MAX_FRAME_DEFAULT */
 	unsigned max_connections;	/* "max_connections", default 1024 */
 	unsigned workers;		/* "workers", 0 = auto (2 * ncpu + 2) */
+	unsigned spin_us;		/* "spin_us", default 50, 0 = never */
 	unsigned request_timeout_ms;	/* "request_timeout_ms", default 10000 */
 	/* "lockout": { "cu_max_failures": 5, "co_max_failures": 5,
 	 *              "co_action": "zeroize" | "lock" } */

@@ -33,7 +33,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -43,6 +45,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -84,6 +87,7 @@ struct conn {
 	uint64_t accepted_ms;
 	atomic_bool handshaken;
 	bool shut;			/* shutdown() called (srv->mu) */
+	unsigned spin_skip, spin_backoff; /* conn_spin: waits to sleep through */
 	char peer[64];
 };
 
@@ -106,6 +110,10 @@ struct cf_server {
 
 	sem_t slots;			/* requests running at once */
 	unsigned nslots;
+
+	unsigned spin_us;		/* "spin_us"; see conn_spin */
+	atomic_uint busy;		/* connections serving a request */
+	atomic_bool spinning;		/* a connection thread is in conn_spin */
 
 	bool stopping;
 	bool finished;
@@ -369,17 +377,104 @@ cf_server_slot_resume(void)
 			;
 }
 
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * Before sleeping in read() for the next request, poll for it for up to
+ * spin_us ("spin_us", default 50, 0 = never), yielding the CPU between
+ * polls. A thread that sleeps is woken by the client's bytes; on a
+ * virtual machine whose idle CPU halts, that wake-up is an
+ * inter-processor interrupt and a VM exit, tens of microseconds per
+ * request for a lone client (docs/PERFORMANCE.md). Spinning only pays
+ * when nothing else needs this CPU, so a thread spins only if:
+ *
+ * - no connection is serving a request (srv->busy) and no other thread
+ *   is spinning: under load the CPUs are busy and do not halt;
+ * - the client's last bytes arrived on another CPU (SO_INCOMING_CPU; for
+ *   a local client, the CPU the client runs on): a client on this CPU
+ *   cannot send its next request while we hold the CPU;
+ * - the last spins found their request in time: one that found nothing
+ *   makes the next 1, 2, 4 ... 64 waits sleep at once (a client that
+ *   thinks between requests, or a round trip longer than spin_us).
+ *
+ * The spin ends early when another connection starts serving a request.
+ */
+static void
+conn_spin(struct conn *c)
+{
+	struct cf_server *srv = c->srv;
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	socklen_t sl = sizeof(int);
+	int cpu, in_cpu = -1, r = 0;
+	bool no = false;
+	uint64_t t0;
+
+	if (srv->spin_us == 0 || SSL_has_pending(c->ssl))
+		return;
+	if (c->spin_skip > 0) {
+		c->spin_skip--;
+		return;
+	}
+	if (atomic_load(&srv->busy) != 0 || atomic_load(&srv->spinning))
+		return;
+	if ((cpu = sched_getcpu()) < 0 ||
+	    getsockopt(c->fd, SOL_SOCKET, SO_INCOMING_CPU, &in_cpu, &sl) != 0 ||
+	    in_cpu < 0 || in_cpu == cpu)
+		return;
+	if (!atomic_compare_exchange_strong(&srv->spinning, &no, true))
+		return;
+	t0 = now_us();
+	do {
+		pfd.revents = 0;
+		if ((r = poll(&pfd, 1, 0)) != 0)
+			break;
+		sched_yield();
+	} while (atomic_load(&srv->busy) == 0 && now_us() - t0 < srv->spin_us);
+	atomic_store(&srv->spinning, false);
+	if (r != 0) {
+		c->spin_backoff = 0;
+	} else if (atomic_load(&srv->busy) == 0) {
+		c->spin_backoff = c->spin_backoff == 0 ? 1 :
+		    c->spin_backoff >= 64 ? 64 : c->spin_backoff * 2;
+		c->spin_skip = c->spin_backoff;
+	}
+}
+
+static int conn_serve_frame(struct conn *c, const uint8_t *hdr);
+
 /* One request: 0 to go on, -1 to close. */
 static int
 conn_serve_one(struct conn *c)
 {
 	struct cf_server *srv = c->srv;
-	uint8_t hdr[CF_FRAME_HDR], *frame = NULL, *out = NULL;
+	uint8_t hdr[CF_FRAME_HDR];
+	int rc;
+
+	conn_spin(c);
+	if (conn_read(c, hdr, sizeof(hdr), true) != 0)
+		return -1;
+	atomic_fetch_add(&srv->busy, 1);
+	rc = conn_serve_frame(c, hdr);
+	atomic_fetch_sub(&srv->busy, 1);
+	return rc;
+}
+
+/* The rest of a request whose header is read: 0 to go on, -1 to close. */
+static int
+conn_serve_frame(struct conn *c, const uint8_t *hdr)
+{
+	struct cf_server *srv = c->srv;
+	uint8_t *frame = NULL, *out = NULL;
 	size_t len, out_len = 0;
 	int rc = -1;
 
-	if (conn_read(c, hdr, sizeof(hdr), true) != 0)
-		return -1;
 	len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
 	    (size_t)hdr[2] << 8 | hdr[3];
 	if (len == 0 || len > srv->max_frame) {
@@ -777,6 +872,7 @@ server_start(struct cf_node *node, const uint8_t *der, size_t der_len,
 	srv->max_frame = node->cfg.max_frame;
 	pthread_mutex_init(&srv->mu, NULL);
 	srv->nslots = slot_count(node);
+	srv->spin_us = node->cfg.spin_us;
 	if (sem_init(&srv->slots, 0, srv->nslots) != 0) {
 		srv->nslots = 0;
 		server_free(srv);

@@ -5,7 +5,10 @@
  * self-signed certificate made here): NULL arguments, a closed port, a
  * pin mismatch, an untrusted chain, a wrong server name, the fingerprint
  * probe, response id mismatch, oversized frames, the retry of a keyed write
- * after a lost connection, lazy re-login of pooled connections, logout.
+ * after a lost connection, lazy re-login of pooled connections, logout,
+ * the request timeout (a node that never answers, with timeouts shorter
+ * and longer than one blocking read's slice) and a reply slower than
+ * that slice.
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -24,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -42,9 +46,13 @@
  * to 0 or spinning stops for good. */
 unsigned cf_conn_inflight(void);
 
-/* M_ONE_EACH: every connection answers one request, then closes. */
+/* M_ONE_EACH: every connection answers one request, then closes.
+ * M_SILENT: reads requests, never answers. M_SLOW: answers each request
+ * after SLOW_MS, longer than libcoffer's 1 s blocking-read slice. */
 enum mode { M_NORMAL, M_BADID, M_HUGE, M_DROP_FIRST, M_UNKNOWN_FIRST,
-    M_ONE_EACH };
+    M_ONE_EACH, M_SILENT, M_SLOW };
+
+#define SLOW_MS 1300
 
 #define MAX_HANDLERS 64
 
@@ -213,6 +221,12 @@ serve(struct hctx *h, SSL *ssl)
 			coffer__request__free_unpacked(req, NULL);
 			return;	/* connection lost before the answer */
 		}
+		if (s->mode == M_SILENT) {
+			coffer__request__free_unpacked(req, NULL);
+			continue;	/* until the client gives up and closes */
+		}
+		if (s->mode == M_SLOW)
+			usleep(SLOW_MS * 1000);
 		if (s->mode == M_HUGE) {
 			static const uint8_t big[4] = { 0x04, 0x00, 0x00, 0x01 };
 			size_t w;
@@ -834,6 +848,83 @@ test_closed_idle_connection(void **state)
 	srv_stop(s);
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * A node that never answers: the call fails with COFFER_E_TIMEOUT once
+ * the configured timeout has passed, not before and not much after. With
+ * 2,500 ms the wait is mostly recv() blocking in 1 s slices (conn.c),
+ * with 400 ms it is poll() alone. The upper bounds are loose: they catch
+ * a wait that ignores the deadline (half a slice or more), not
+ * speed.
+ */
+static void
+timeout_case(unsigned timeout_ms)
+{
+	struct srv *s = srv_start(M_SILENT);
+	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
+	struct coffer_client *c = NULL;
+	struct coffer_info info;
+	uint64_t t0, took;
+
+	assert_int_equal(coffer_config_set_timeout_ms(cfg, timeout_ms), 0);
+	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
+	t0 = mono_ms();
+	assert_int_equal(coffer_get_info(c, &info), COFFER_E_TIMEOUT);
+	took = mono_ms() - t0;
+	assert_true(took + 20 >= timeout_ms);
+	assert_true(took < timeout_ms + 400);
+	assert_true(atomic_load(&s->requests) >= 1);
+	assert_int_equal(cf_conn_inflight(), 0);
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
+static void
+test_timeout_long(void **state)
+{
+	timeout_case(2500);
+}
+
+static void
+test_timeout_short(void **state)
+{
+	timeout_case(400);
+}
+
+/* A reply after 1.3 s: one blocking read slice ends empty, the next gets
+ * it; the call succeeds on the same connection. */
+static void
+test_slow_reply(void **state)
+{
+	struct srv *s = srv_start(M_SLOW);
+	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
+	struct coffer_client *c = NULL;
+	struct coffer_info info;
+	uint64_t t0;
+
+	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
+	t0 = mono_ms();
+	assert_int_equal(coffer_get_info(c, &info), 0);
+	assert_true(mono_ms() - t0 + 20 >= SLOW_MS);
+	assert_int_equal(info.node_id, 7);
+	assert_int_equal(coffer_get_info(c, &info), 0);
+	assert_int_equal(atomic_load(&s->accepted), 1);
+	assert_int_equal(atomic_load(&s->requests), 2);
+	assert_int_equal(cf_conn_inflight(), 0);
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
 static int
 setup(void **state)
 {
@@ -876,6 +967,9 @@ main(void)
 		cmocka_unit_test(test_retry_same_idem),
 		cmocka_unit_test(test_retry_unknown_outcome),
 		cmocka_unit_test(test_closed_idle_connection),
+		cmocka_unit_test(test_timeout_long),
+		cmocka_unit_test(test_timeout_short),
+		cmocka_unit_test(test_slow_reply),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -92,6 +92,7 @@ test_full_valid(void **state)
 	    "  \"max_frame\": 1024,\n"
 	    "  \"max_connections\": 10,\n"
 	    "  \"workers\": 3,\n"
+	    "  \"spin_us\": 0,\n"
 	    "  \"request_timeout_ms\": 2500,\n"
 	    "  \"lockout\": {\"cu_max_failures\": 4, \"co_max_failures\": 2,\n"
 	    "              \"co_action\": \"lock\"},\n"
@@ -114,6 +115,7 @@ test_full_valid(void **state)
 	assert_int_equal(c.max_frame, 1024);
 	assert_int_equal(c.max_connections, 10);
 	assert_int_equal(c.workers, 3);
+	assert_int_equal(c.spin_us, 0);
 	assert_int_equal(c.request_timeout_ms, 2500);
 	assert_int_equal(c.cu_max_failures, 4);
 	assert_int_equal(c.co_max_failures, 2);
@@ -152,6 +154,7 @@ test_defaults(void **state)
 	assert_int_equal(c.max_frame, 4u * 1024 * 1024 + 64 * 1024);
 	assert_int_equal(c.max_connections, 1024);
 	assert_int_equal(c.workers, 0);
+	assert_int_equal(c.spin_us, 50);
 	assert_int_equal(c.request_timeout_ms, 10000);
 	assert_int_equal(c.cu_max_failures, 5);
 	assert_int_equal(c.co_max_failures, 5);
@@ -238,6 +241,8 @@ test_ranges(void **state)
 	    "key \"max_connections\"");
 	expect_bad("{\"data_dir\": \"/d\", \"workers\": 100000}",
 	    "key \"workers\"");
+	expect_bad("{\"data_dir\": \"/d\", \"spin_us\": 10001}",
+	    "key \"spin_us\"");
 	expect_bad("{\"data_dir\": \"/d\", \"password\": {\"scrypt_n\": 512}}",
 	    "key \"password.scrypt_n\": 512 out of range");
 	expect_bad("{\"data_dir\": \"/d\", \"password\": {\"scrypt_n\": "
