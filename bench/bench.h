@@ -97,6 +97,7 @@ struct target {
 	char			*user;
 	long			 slot;		/* -1: first with a token */
 	char			*token;		/* slot by token label */
+	unsigned		 batch;		/* coffer: signatures per call */
 	const struct target_ops	*ops;
 	void			*priv;
 	bool			 failed;	/* open failed: skipped */

@@ -162,7 +162,9 @@ targets="$targets;coffer:$work/client.json,name=libcoffer,user=bench,pin-file=$w
 # The throughput lines also run "tls": the same OpenSSL operation behind a
 # minimal TLS 1.3 server process on 127.0.0.1, the floor of any networked
 # HSM here (reported beside each line, not judged).
-ops_targets="openssl;tls;${targets#openssl;}"
+# The sign lines also run libcoffer's pipelined coffer_sign_many, 16
+# signatures per call (coffer-bench skips the other workloads for it).
+ops_targets="openssl;tls;${targets#openssl;};coffer:$work/client.json,name=libcoffer-b16,user=bench,pin-file=$work/bench.password,batch=16"
 
 if [ "${BAR_SETUP_ONLY:-0}" = 1 ]; then
 	# For profiling: leave the node running and say how to drive it.

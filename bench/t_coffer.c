@@ -314,6 +314,32 @@ fail(struct ct *o, const char *what, int rc)
 	return -1;
 }
 
+/* batch=N: N signatures of the workload's input in one coffer_sign_many. */
+static int
+c_sign_many(struct ct *o)
+{
+	struct cw *w = o->w;
+	const uint8_t *in, *ins[256];
+	uint8_t *sigs[256];
+	size_t inlen, lens[256], siglens[256], i, n = w->t->batch;
+	int rc;
+
+	p11_sign_input(w->wl, &in, &inlen);
+	for (i = 0; i < n; i++) {
+		ins[i] = in;
+		lens[i] = inlen;
+	}
+	if ((rc = coffer_sign_many(w->cl, &o->pm.m, w->priv, n, ins, lens,
+	    sigs, siglens)) != 0)
+		return fail(o, "sign_many", rc);
+	for (i = 0; i < n; i++) {
+		if (siglens[i] == 0)
+			rc = COFFER_E_INTERNAL;
+		coffer_free(sigs[i], siglens[i]);
+	}
+	return rc == 0 ? 0 : fail(o, "sign_many: empty", rc);
+}
+
 static int
 c_op(void *tctx)
 {
@@ -330,6 +356,9 @@ c_op(void *tctx)
 
 	switch (wl->kind) {
 	case WK_SIGN:
+		if (w->t->batch > 1)
+			return c_sign_many(o);
+		/* FALLTHROUGH */
 	case WK_HMAC:
 		p11_sign_input(wl, &in, &inlen);
 		rc = coffer_sign(w->cl, &o->pm.m, wl->kind == WK_HMAC ?

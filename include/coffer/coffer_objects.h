@@ -133,6 +133,20 @@ int coffer_decrypt(struct coffer_client *, const CK_MECHANISM *, uint64_t key,
     const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
 int coffer_sign(struct coffer_client *, const CK_MECHANISM *, uint64_t key,
     const uint8_t *in, size_t in_len, uint8_t **sig, size_t *sig_len);
+/*
+ * Signs n inputs (each at most 1 MiB) with one key in one round trip: the
+ * n requests are pipelined on one connection (one write, the replies read
+ * in order; docs/PROTOCOL.md), which saves the per-call round trip and
+ * wake-ups of n coffer_sign() calls (docs/PERFORMANCE.md). On success
+ * sig[i]/sig_len[i] receive signature i (free each with coffer_free). If
+ * any input fails, the call returns that error (the detail names the
+ * input), and no signature is returned. n may be 0; at most
+ * COFFER_SIGN_MANY_MAX.
+ */
+#define COFFER_SIGN_MANY_MAX 256
+int coffer_sign_many(struct coffer_client *, const CK_MECHANISM *,
+    uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
+    uint8_t **sig, size_t *sig_len);
 int coffer_verify(struct coffer_client *, const CK_MECHANISM *, uint64_t key,
     const uint8_t *in, size_t in_len, const uint8_t *sig, size_t sig_len);
 int coffer_digest(struct coffer_client *, const CK_MECHANISM *,

@@ -505,6 +505,99 @@ out:
 	return rc;
 }
 
+/*
+ * Pipelined: n requests packed back to back and sent in one write, then
+ * their n responses read and matched by id (the protocol lets a node
+ * answer in completion order; today's node answers a connection's
+ * requests in request order, docs/PROTOCOL.md). 0 with every resps[i]
+ * set (whatever rc the node answered), or a local error with none set.
+ */
+static int
+exchange_many(struct coffer_client *c, struct cf_conn *conn,
+    Coffer__Request *const *reqs, size_t n, Coffer__Response **resps,
+    char *err, size_t errlen)
+{
+	uint8_t *buf = NULL, *in = NULL;
+	size_t i, j, sz, total = 0, off = 0, inlen = 0, got = 0;
+	uint64_t deadline = cf_now_ms() + c->cfg.timeout_ms;
+	Coffer__Response *r;
+	bool begun = false;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		resps[i] = NULL;
+		reqs[i]->id = atomic_fetch_add(&c->next_id, 1);
+		reqs[i]->min_index = atomic_load(&c->seen_index);
+		total += coffer__request__get_packed_size(reqs[i]) + 4;
+		if (total > CF_MAX_FRAME_LIMIT) {
+			cf_strlcpy(err, "requests too large for one batch",
+			    errlen);
+			return COFFER_E_TOOBIG;
+		}
+	}
+	if ((rc = cf_conn_buf(conn, total, &buf)) != 0) {
+		cf_strlcpy(err, "cannot encode the requests", errlen);
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		sz = coffer__request__get_packed_size(reqs[i]);
+		buf[off] = (uint8_t)(sz >> 24);
+		buf[off + 1] = (uint8_t)(sz >> 16);
+		buf[off + 2] = (uint8_t)(sz >> 8);
+		buf[off + 3] = (uint8_t)sz;
+		if (coffer__request__pack(reqs[i], buf + off + 4) != sz) {
+			cf_conn_wipe_buf(conn, total);
+			cf_strlcpy(err, "cannot encode the requests", errlen);
+			return COFFER_E_INTERNAL;
+		}
+		off += sz + 4;
+	}
+	cf_conn_req_begin();
+	begun = true;
+	rc = cf_conn_write(conn, buf, total, deadline, err, errlen);
+	/* Requests may carry plaintext. */
+	cf_conn_wipe_buf(conn, total);
+	if (rc != 0)
+		goto out;
+	for (got = 0; got < n; got++) {
+		if ((rc = cf_conn_read_frame(conn, CF_CLI_MAX_RESPONSE,
+		    deadline, &in, &inlen, err, errlen)) != 0)
+			goto out;
+		r = coffer__response__unpack(NULL, inlen, in);
+		/* Responses may carry plaintext or wrapped keys. */
+		cf_conn_wipe_buf(conn, inlen);
+		if (r == NULL) {
+			cf_strlcpy(err, "malformed response", errlen);
+			rc = COFFER_E_PROTO;
+			goto out;
+		}
+		for (j = 0; j < n && (reqs[j]->id != r->id ||
+		    resps[j] != NULL); j++)
+			;
+		if (j == n) {
+			snprintf(err, errlen, "response id %llu matches no "
+			    "request of the batch", (unsigned long long)r->id);
+			coffer__response__free_unpacked(r, NULL);
+			rc = COFFER_E_PROTO;
+			goto out;
+		}
+		see_index(c, r->applied_index);
+		resps[j] = r;
+	}
+	rc = 0;
+out:
+	if (begun)
+		cf_conn_req_end();
+	if (rc != 0) {
+		for (i = 0; i < n; i++) {
+			if (resps[i] != NULL)
+				coffer__response__free_unpacked(resps[i], NULL);
+			resps[i] = NULL;
+		}
+	}
+	return rc;
+}
+
 /* Logs the connection out (if logged in) and in with the stored creds. */
 static int
 sync_session(struct coffer_client *c, struct cf_conn *conn, char *err,
@@ -709,6 +802,65 @@ cf_client_call(struct coffer_client *c, Coffer__Request *req, unsigned flags,
 {
 	return call_impl(c, req, flags, expect, out, hook, hook_arg,
 	    CF_SERVER_ANY, NULL);
+}
+
+int
+cf_client_call_many(struct coffer_client *c, Coffer__Request *const *reqs,
+    size_t n, Coffer__Response__BodyCase expect, Coffer__Response **resps,
+    size_t server)
+{
+	char err[CF_CLI_ERRLEN] = "";
+	struct cf_conn *conn = NULL;
+	bool fresh = false;
+	size_t i;
+	int rc, node_rc;
+
+	for (i = 0; i < n; i++)
+		resps[i] = NULL;
+	if (n == 0)
+		return 0;
+	cf_client_check_fork(c);
+	for (;;) {
+		err[0] = '\0';
+		if ((rc = checkout(c, fresh, server, CF_SERVER_ANY, &conn, err,
+		    sizeof(err))) != 0)
+			goto out;
+		rc = sync_session(c, conn, err, sizeof(err), &node_rc);
+		if (rc == 0 && node_rc != 0) {
+			checkin(c, conn, true);
+			rc = node_rc;
+			goto out;
+		}
+		if (rc == 0)
+			rc = exchange_many(c, conn, reqs, n, resps, err,
+			    sizeof(err));
+		checkin(c, conn, rc == 0 || !conn_fatal(rc));
+		conn = NULL;
+		/* Reads only: a lost connection is retried once, afresh. */
+		if (rc == 0 || !retryable(rc) || fresh)
+			break;
+		fresh = true;
+	}
+	if (rc != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (resps[i]->rc == 0 && expect != COFFER__RESPONSE__BODY__NOT_SET &&
+		    resps[i]->body_case != expect) {
+			cf_strlcpy(err, "unexpected response type", sizeof(err));
+			rc = COFFER_E_PROTO;
+			goto out;
+		}
+	}
+out:
+	if (rc != 0) {
+		for (i = 0; i < n; i++) {
+			if (resps[i] != NULL)
+				coffer__response__free_unpacked(resps[i], NULL);
+			resps[i] = NULL;
+		}
+		set_detail(c, err[0] != '\0' ? err : coffer_strerror(rc));
+	}
+	return rc;
 }
 
 int

@@ -194,6 +194,19 @@ int cf_client_call_at(struct coffer_client *, Coffer__Request *req,
     Coffer__Response **resp, size_t server, size_t *served);
 
 /*
+ * n read-only requests (no writes, no passwords) pipelined on one
+ * connection to `server` (or any): one write, n responses read in order.
+ * 0 with every resps[i] set, each carrying its own rc (a node error on one
+ * request does not fail the others); a local error (connection,
+ * protocol, a successful response of another type than expect) fails
+ * them all and sets none. A lost connection is retried once on a fresh
+ * one; there is no fail-over to another server.
+ */
+int cf_client_call_many(struct coffer_client *, Coffer__Request *const *reqs,
+    size_t n, Coffer__Response__BodyCase expect, Coffer__Response **resps,
+    size_t server);
+
+/*
  * Fork safety: called at the start of every call. In a child process
  * (getpid() differs from the creator's) the inherited connections are
  * dropped without a TLS close_notify, the stored credentials wiped, a new

@@ -1057,6 +1057,103 @@ coffer_sign(struct coffer_client *c, const CK_MECHANISM *mech, uint64_t key,
 }
 
 int
+coffer_sign_many(struct coffer_client *c, const CK_MECHANISM *mech,
+    uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
+    uint8_t **sig, size_t *sig_len)
+{
+	Coffer__CryptoOneShotReq *body = NULL;
+	Coffer__Request *req = NULL, **reqp = NULL;
+	Coffer__Response **resp = NULL;
+	const ProtobufCBinaryData *d;
+	struct cf_mech_wire mw;
+	struct obuf o;
+	size_t i;
+	int rc;
+
+	if (c == NULL || mech == NULL || n > COFFER_SIGN_MANY_MAX ||
+	    (n > 0 && (in == NULL || in_len == NULL || sig == NULL ||
+	    sig_len == NULL)))
+		return COFFER_E_INVAL;
+	for (i = 0; i < n; i++) {
+		sig[i] = NULL;
+		sig_len[i] = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (in[i] == NULL && in_len[i] > 0)
+			return COFFER_E_INVAL;
+		if (in_len[i] > CHUNK)
+			return cf_client_fail(c, COFFER_E_DATA_LEN,
+			    "input %zu: over %zu bytes (coffer_sign streams "
+			    "long inputs; coffer_sign_many does not)", i,
+			    CHUNK);
+	}
+	if (n == 0)
+		return 0;
+	if ((rc = mech_conv(c, mech, &mw)) != 0)
+		return rc;
+	if ((body = calloc(n, sizeof(*body))) == NULL ||
+	    (req = calloc(n, sizeof(*req))) == NULL ||
+	    (reqp = calloc(n, sizeof(*reqp))) == NULL ||
+	    (resp = calloc(n, sizeof(*resp))) == NULL) {
+		rc = COFFER_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		coffer__crypto_one_shot_req__init(&body[i]);
+		body[i].kind = (Coffer__CryptoKind)COFFER_OP_SIGN;
+		body[i].mech = &mw.m;
+		body[i].key = key;
+		body[i].data.data = in_len[i] > 0 ? (uint8_t *)in[i] : NULL;
+		body[i].data.len = in_len[i];
+		coffer__request__init(&req[i]);
+		req[i].body_case = COFFER__REQUEST__BODY_CRYPTO_ONE_SHOT;
+		req[i].crypto_one_shot = &body[i];
+		reqp[i] = &req[i];
+	}
+	if ((rc = cf_client_call_many(c, reqp, n,
+	    COFFER__RESPONSE__BODY_CRYPTO_ONE_SHOT, resp,
+	    pin_for(c, &key, 1, false))) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (resp[i]->rc != 0) {
+			rc = cf_client_fail(c, resp[i]->rc, "input %zu: %s", i,
+			    resp[i]->detail != NULL && *resp[i]->detail != '\0' ?
+			    resp[i]->detail : coffer_strerror(resp[i]->rc));
+			goto out;
+		}
+		if (resp[i]->crypto_one_shot == NULL ||
+		    resp[i]->crypto_one_shot->data.len == 0) {
+			rc = cf_client_fail(c, COFFER_E_PROTO, "input %zu: "
+			    "empty answer", i);
+			goto out;
+		}
+		d = &resp[i]->crypto_one_shot->data;
+		o = (struct obuf){ 0 };
+		if ((rc = obuf_add(&o, d->data, d->len)) != 0) {
+			obuf_free(&o);
+			goto out;
+		}
+		obuf_take(&o, &sig[i], &sig_len[i]);
+	}
+	rc = 0;
+out:
+	for (i = 0; resp != NULL && i < n; i++)
+		free_resp(resp[i]);
+	if (rc != 0) {
+		for (i = 0; i < n; i++) {
+			coffer_free(sig[i], sig_len[i]);
+			sig[i] = NULL;
+			sig_len[i] = 0;
+		}
+	}
+	free(body);
+	free(req);
+	free(reqp);
+	free(resp);
+	return rc;
+}
+
+int
 coffer_verify(struct coffer_client *c, const CK_MECHANISM *mech,
     uint64_t key, const uint8_t *in, size_t in_len, const uint8_t *sig,
     size_t sig_len)

@@ -88,6 +88,7 @@ struct conn {
 	atomic_bool handshaken;
 	bool shut;			/* shutdown() called (srv->mu) */
 	unsigned spin_skip, spin_backoff; /* conn_spin: waits to sleep through */
+	bool unflushed;			/* replies in wbio not yet sent */
 	char peer[64];
 };
 
@@ -268,10 +269,23 @@ conn_read(struct conn *c, uint8_t *p, size_t n, bool first)
 	return 0;
 }
 
-/* Frames hdr || payload and sends it; the buffer BIO turns a reply into
- * as few write() calls as its size allows. */
+/* Sends what the buffer BIO holds: 0, or -1 (connection lost). */
 static int
-conn_send(struct conn *c, const uint8_t *p, size_t n)
+conn_flush(struct conn *c)
+{
+	if (!c->unflushed)
+		return 0;
+	c->unflushed = false;
+	return BIO_flush(c->wbio) == 1 ? 0 : -1;
+}
+
+/*
+ * Frames hdr || payload into the buffer BIO and, if flush, sends what the
+ * buffer holds: a reply is as few write() calls as its size allows, and
+ * replies to pipelined requests leave together (conn_serve_one).
+ */
+static int
+conn_send(struct conn *c, const uint8_t *p, size_t n, bool flush)
 {
 	uint8_t small[CF_FRAME_HDR + SMALL_REPLY];
 	size_t head;
@@ -283,9 +297,10 @@ conn_send(struct conn *c, const uint8_t *p, size_t n)
 	head = n < SMALL_REPLY ? n : SMALL_REPLY;
 	memcpy(small + CF_FRAME_HDR, p, head);
 	ERR_clear_error();
+	c->unflushed = true;
 	if (SSL_write_ex(c->ssl, small, CF_FRAME_HDR + head, &(size_t){0}) !=
 	    1 || (n > head && SSL_write_ex(c->ssl, p + head, n - head,
-	    &(size_t){0}) != 1) || BIO_flush(c->wbio) != 1) {
+	    &(size_t){0}) != 1) || (flush && conn_flush(c) != 0)) {
 		log_info("conn %llu (%s): write: %s", (unsigned long long)c->id,
 		    c->peer, ssl_reason());
 		ERR_clear_error();
@@ -310,7 +325,7 @@ conn_send_error(struct conn *c, int rc, const char *detail)
 	if (n > sizeof(buf))
 		return;
 	coffer__response__pack(&resp, buf);
-	(void)conn_send(c, buf, n);
+	(void)conn_send(c, buf, n, true);
 }
 
 /*
@@ -457,6 +472,10 @@ conn_serve_one(struct conn *c)
 	uint8_t hdr[CF_FRAME_HDR];
 	int rc;
 
+	/* Replies held back for pipelined requests leave before any read
+	 * that might wait for the socket (see conn_serve_frame). */
+	if (SSL_pending(c->ssl) < CF_FRAME_HDR && conn_flush(c) != 0)
+		return -1;
 	conn_spin(c);
 	if (conn_read(c, hdr, sizeof(hdr), true) != 0)
 		return -1;
@@ -491,6 +510,8 @@ conn_serve_frame(struct conn *c, const uint8_t *hdr)
 		    (unsigned long long)c->id, len);
 		return -1;
 	}
+	if ((size_t)SSL_pending(c->ssl) < len && conn_flush(c) != 0)
+		goto out;
 	if (conn_read(c, frame, len, false) != 0)
 		goto out;
 	while (sem_wait(&srv->slots) != 0 && errno == EINTR)
@@ -507,7 +528,16 @@ conn_serve_frame(struct conn *c, const uint8_t *hdr)
 	free(frame);
 	frame = NULL;
 	/* No response at all (OOM): the client would wait forever. */
-	if (out != NULL && conn_send(c, out, out_len) == 0)
+	/*
+	 * Pipelining: when the next request is already here (decrypted in
+	 * SSL's buffer, because the client sent several at once), its reply
+	 * joins this one and both leave in one write(). The reply is held
+	 * only while the next read cannot wait on the socket: SSL_pending()
+	 * counts bytes already decrypted, and conn_serve_one and the body
+	 * read above flush first whenever what they need is not all there.
+	 */
+	if (out != NULL && conn_send(c, out, out_len,
+	    SSL_pending(c->ssl) < CF_FRAME_HDR) == 0)
 		rc = 0;
 out:
 	if (frame != NULL) {

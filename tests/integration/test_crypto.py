@@ -9,7 +9,8 @@ import os
 import subprocess
 
 from harness import (Env, run, openssl, make_user, EXIT_FAIL, EXIT_USAGE,
-                     RawConn, pb_field, OP_LOGIN)
+                     RawConn, pb_field, pb_parse, pb_request, OP_LOGIN,
+                     OP_PING)
 
 OP_CRYPTO_ONE_SHOT = 77     # Request.body oneof number (proto/coffer.proto)
 
@@ -581,6 +582,75 @@ def test_bad_input_fails_precisely():
         env.close()
 
 
+def test_pipelined_requests():
+    """Several requests sent at once on one connection (what
+    coffer_sign_many does): the node answers each, in order, and the
+    signatures are right (openssl verifies each against its own message).
+    A request cut in the middle of the batch does not hold back the
+    replies to the complete ones before it (the node sends replies held
+    for a pipelined batch before it waits for more input)."""
+    env, alice = setup("pipe")
+    try:
+        alice.run("key", "generate-rsa", "--bits", 2048, "--label", "rsa")
+        pem = path(env, "rsa.pem")
+        alice.run("key", "export-public", "rsa", "--out", pem)
+        priv = [o["handle"] for o in alice.json("key", "list", "--label",
+                                                  "rsa")["objects"]
+                if o.get("class") in ("private", "private-key",
+                                      "CKO_PRIVATE_KEY")]
+        assert len(priv) == 1
+        c = RawConn(env.node.addr)
+        try:
+            r = c.call(1, OP_LOGIN, pb_field(1, 2, b"alice") +
+                       pb_field(2, 2, PW.encode()))
+            assert r["rc"] == 0, r
+            mech = pb_field(1, 0, 0x40)          # CKM_SHA256_RSA_PKCS
+            msgs = [b"pipelined message %d\n" % i for i in range(12)]
+            batch = b""
+            for i, m in enumerate(msgs):
+                body = pb_field(1, 0, 3) + pb_field(2, 2, mech) + \
+                    pb_field(3, 0, priv[0]) + pb_field(4, 2, m)
+                f = pb_request(100 + i, OP_CRYPTO_ONE_SHOT, body)
+                batch += len(f).to_bytes(4, "big") + f
+                if i == 5:      # a ping in the middle of the batch
+                    f = pb_request(99, OP_PING)
+                    batch += len(f).to_bytes(4, "big") + f
+            c.send_raw(batch)
+            for i, m in enumerate(msgs):
+                if i == 6:
+                    r = c.response()
+                    assert r["id"] == 99 and r["rc"] == 0, r
+                r = c.response()
+                assert r is not None and r["id"] == 100 + i and \
+                    r["rc"] == 0, (i, r)
+                sig = pb_parse(r["fields"][77][0])[1][0]
+                assert len(sig) == 256, len(sig)
+                mf, sf = write(env, "m%d" % i, m), write(env, "s%d" % i, sig)
+                p = openssl("dgst", "-sha256", "-verify", pem, "-signature",
+                            sf, mf, check=False)
+                assert p.returncode == 0 and b"Verified OK" in p.stdout, \
+                    (i, p.stdout, p.stderr)
+            # Two pings and the first bytes of a third: both replies come
+            # while the third is incomplete; then the rest completes it.
+            frames = b""
+            for i in (201, 202, 203):
+                f = pb_request(i, OP_PING)
+                frames += len(f).to_bytes(4, "big") + f
+            cut = len(frames) - 3
+            c.send_raw(frames[:cut])
+            for i in (201, 202):
+                r = c.response()
+                assert r is not None and r["id"] == i and r["rc"] == 0, r
+            c.send_raw(frames[cut:])
+            r = c.response()
+            assert r is not None and r["id"] == 203 and r["rc"] == 0, r
+        finally:
+            c.close()
+    finally:
+        env.close()
+
+
 if __name__ == "__main__":
     run([test_signatures_with_openssl, test_encryption_with_openssl,
-         test_mac_digest_random, test_bad_input_fails_precisely])
+         test_mac_digest_random, test_bad_input_fails_precisely,
+         test_pipelined_requests])

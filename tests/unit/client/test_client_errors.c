@@ -8,7 +8,7 @@
  * after a lost connection, lazy re-login of pooled connections, logout,
  * the request timeout (a node that never answers, with timeouts shorter
  * and longer than one blocking read's slice) and a reply slower than
- * that slice.
+ * that slice, and coffer_sign_many's pipelined batch.
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -39,6 +39,7 @@
 #include <openssl/x509v3.h>
 
 #include <coffer/coffer.h>
+#include <coffer/coffer_objects.h>
 #include "coffer.pb-c.h"
 
 /* src/client/conn.c: requests between write and reply (decides whether a
@@ -186,6 +187,7 @@ serve(struct hctx *h, SSL *ssl)
 	Coffer__Empty empty;
 	Coffer__UserListResp ul;
 	Coffer__UserInfo u1, *users[1];
+	Coffer__CryptoDataResp cd;
 	unsigned long long cur;
 	int rc;
 
@@ -292,6 +294,27 @@ serve(struct hctx *h, SSL *ssl)
 			resp.body_case = COFFER__RESPONSE__BODY_USER_LIST;
 			resp.user_list = &ul;
 			break;
+		case COFFER__REQUEST__BODY_CRYPTO_ONE_SHOT: {
+			/* "Signature": SHA-256 of the data, so the client
+			 * can tell which reply answers which input. */
+			static __thread uint8_t md[32];
+			const Coffer__CryptoOneShotReq *o = req->crypto_one_shot;
+
+			if (o->data.len == 3 && memcmp(o->data.data, "bad",
+			    3) == 0) {
+				resp.rc = COFFER_E_DATA_LEN;
+				resp.detail = "bad input";
+				break;
+			}
+			coffer__crypto_data_resp__init(&cd);
+			EVP_Digest(o->data.data, o->data.len, md, NULL,
+			    EVP_sha256(), NULL);
+			cd.data.data = md;
+			cd.data.len = sizeof(md);
+			resp.body_case = COFFER__RESPONSE__BODY_CRYPTO_ONE_SHOT;
+			resp.crypto_one_shot = &cd;
+			break;
+		}
 		case COFFER__REQUEST__BODY_USER_CREATE:
 			if (s->mode == M_UNKNOWN_FIRST && s->nidem == 1) {
 				resp.rc = COFFER_E_UNKNOWN_OUTCOME;
@@ -742,10 +765,21 @@ test_bad_id(void **state)
 	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
 	struct coffer_client *c = NULL;
 	struct coffer_info info;
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	const uint8_t *in[1] = { (const uint8_t *)"abc" };
+	size_t len[1] = { 3 }, siglen[1];
+	uint8_t *sig[1];
 
 	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
 	assert_int_equal(coffer_get_info(c, &info), COFFER_E_PROTO);
 	assert_non_null(strstr(coffer_client_last_error(c), "id"));
+	assert_int_equal(cf_conn_inflight(), 0);
+	/* A batch whose reply ids match none of its requests. */
+	assert_int_equal(coffer_sign_many(c, &m, 7, 1, in, len, sig, siglen),
+	    COFFER_E_PROTO);
+	assert_non_null(strstr(coffer_client_last_error(c),
+	    "matches no request"));
+	assert_null(sig[0]);
 	assert_int_equal(cf_conn_inflight(), 0);
 	coffer_client_free(c);
 	coffer_config_free(cfg);
@@ -925,6 +959,76 @@ test_slow_reply(void **state)
 	srv_stop(s);
 }
 
+/*
+ * coffer_sign_many: n requests pipelined on one connection, n replies
+ * matched to their inputs (the server answers SHA-256 of each input, in
+ * order); one refused input fails the whole call and returns nothing;
+ * argument checks.
+ */
+static void
+test_sign_many(void **state)
+{
+	struct srv *s = srv_start(M_NORMAL);
+	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
+	struct coffer_client *c = NULL;
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	char bufs[40][16];
+	const uint8_t *in[40];
+	size_t len[40], siglen[40], i;
+	uint8_t *sig[40], md[32];
+
+	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
+	for (i = 0; i < 40; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]), "input %zu", i);
+		in[i] = (const uint8_t *)bufs[i];
+		len[i] = strlen(bufs[i]);
+	}
+	assert_int_equal(coffer_sign_many(c, &m, 7, 40, in, len, sig, siglen),
+	    0);
+	for (i = 0; i < 40; i++) {
+		assert_int_equal(EVP_Digest(in[i], len[i], md, NULL,
+		    EVP_sha256(), NULL), 1);
+		assert_int_equal(siglen[i], 32);
+		assert_memory_equal(sig[i], md, 32);
+		coffer_free(sig[i], siglen[i]);
+	}
+	assert_int_equal(atomic_load(&s->accepted), 1);
+	assert_int_equal(atomic_load(&s->requests), 40);
+	assert_int_equal(cf_conn_inflight(), 0);
+
+	/* Input 2 of 4 refused: the call fails, naming it; nothing out. */
+	in[2] = (const uint8_t *)"bad";
+	len[2] = 3;
+	assert_int_equal(coffer_sign_many(c, &m, 7, 4, in, len, sig, siglen),
+	    COFFER_E_DATA_LEN);
+	assert_non_null(strstr(coffer_client_last_error(c), "input 2"));
+	for (i = 0; i < 4; i++) {
+		assert_null(sig[i]);
+		assert_int_equal(siglen[i], 0);
+	}
+	/* The connection is still in step: a normal batch works on it. */
+	in[2] = (const uint8_t *)bufs[2];
+	len[2] = strlen(bufs[2]);
+	assert_int_equal(coffer_sign_many(c, &m, 7, 3, in, len, sig, siglen),
+	    0);
+	for (i = 0; i < 3; i++)
+		coffer_free(sig[i], siglen[i]);
+	assert_int_equal(atomic_load(&s->accepted), 1);
+
+	assert_int_equal(coffer_sign_many(c, &m, 7, 0, NULL, NULL, NULL,
+	    NULL), 0);
+	assert_int_equal(coffer_sign_many(c, &m, 7, 2, NULL, len, sig,
+	    siglen), COFFER_E_INVAL);
+	assert_int_equal(coffer_sign_many(c, NULL, 7, 2, in, len, sig,
+	    siglen), COFFER_E_INVAL);
+	assert_int_equal(coffer_sign_many(c, &m, 7, COFFER_SIGN_MANY_MAX + 1,
+	    in, len, sig, siglen), COFFER_E_INVAL);
+	assert_int_equal(cf_conn_inflight(), 0);
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
 static int
 setup(void **state)
 {
@@ -970,6 +1074,7 @@ main(void)
 		cmocka_unit_test(test_timeout_long),
 		cmocka_unit_test(test_timeout_short),
 		cmocka_unit_test(test_slow_reply),
+		cmocka_unit_test(test_sign_many),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
