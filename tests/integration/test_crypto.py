@@ -630,20 +630,27 @@ def test_pipelined_requests():
                             sf, mf, check=False)
                 assert p.returncode == 0 and b"Verified OK" in p.stdout, \
                     (i, p.stdout, p.stderr)
-            # Two pings and the first bytes of a third: both replies come
-            # while the third is incomplete; then the rest completes it.
-            frames = b""
-            for i in (201, 202, 203):
-                f = pb_request(i, OP_PING)
+            # Three pings cut at every byte: the replies to the frames
+            # complete before the cut come while the rest is missing
+            # (a reply held for a pipelined request would time out
+            # here); then the rest brings the others.
+            frames, ends, rid = b"", [], 200
+            for i in range(3):
+                f = pb_request(rid + i, OP_PING)
                 frames += len(f).to_bytes(4, "big") + f
-            cut = len(frames) - 3
-            c.send_raw(frames[:cut])
-            for i in (201, 202):
-                r = c.response()
-                assert r is not None and r["id"] == i and r["rc"] == 0, r
-            c.send_raw(frames[cut:])
-            r = c.response()
-            assert r is not None and r["id"] == 203 and r["rc"] == 0, r
+                ends.append(len(frames))
+            for cut in range(1, len(frames)):
+                done = sum(1 for e in ends if e <= cut)
+                c.send_raw(frames[:cut])
+                for i in range(done):
+                    r = c.response()
+                    assert r is not None and r["id"] == rid + i and \
+                        r["rc"] == 0, (cut, i, r)
+                c.send_raw(frames[cut:])
+                for i in range(done, 3):
+                    r = c.response()
+                    assert r is not None and r["id"] == rid + i and \
+                        r["rc"] == 0, (cut, i, r)
         finally:
             c.close()
     finally:
