@@ -5,6 +5,7 @@ signatures both ways, ciphertexts both ways, MACs, digests, random bytes,
 streaming of large inputs, and bad input that must fail precisely while
 the node keeps serving."""
 import hashlib
+import json
 import os
 import subprocess
 
@@ -653,6 +654,25 @@ def test_pipelined_requests():
                         r["rc"] == 0, (cut, i, r)
         finally:
             c.close()
+
+        # coffer_sign_many end to end: coffer-bench's libcoffer target
+        # with batch=8 signs through a real node (ECDSA and RSA, 1 and 2
+        # threads) and reports every sample ok with operations done.
+        bench = os.environ["COFFER_BENCH"]
+        pwf = write(env, "alice.pw", PW.encode())
+        out = path(env, "bench.json")
+        subprocess.run([bench, "--targets", "coffer:%s,user=alice,"
+                        "pin-file=%s,batch=8" % (env.client_config, pwf),
+                        "--workloads", "ecdsa-p256-sign,rsa2048-pkcs1-sign",
+                        "--threads", "1,2", "--seconds", "0.2", "--reps",
+                        "1", "--warmup", "0", "--json", out], check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(out) as f:
+            res = json.load(f)["results"]
+        assert len(res) == 4, res
+        for r in res:
+            assert r["ok"] and r["ops"] >= 8 and r["ops"] % 8 == 0 and \
+                r["ops_s"] > 0, r
     finally:
         env.close()
 
