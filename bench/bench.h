@@ -104,6 +104,9 @@ struct target {
 	char			 err[256];	/* first error (workload) */
 };
 
+/* Workloads a coffer target with batch=N runs N at a time. */
+#define BATCHABLE(k) ((k) == WK_SIGN || (k) == WK_HMAC || (k) == WK_VERIFY)
+
 enum { TK_OPENSSL = 1, TK_PKCS11, TK_COFFER, TK_TLS };
 
 extern const struct target_ops openssl_target_ops;

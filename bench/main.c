@@ -11,7 +11,7 @@
  *
  * A target is KIND[:PATH][,key=value...] with keys name=, slot=, token=
  * (slot by token label), pin=, pin-file=, user=, batch= (coffer: N
- * signatures per coffer_sign_many call). Numbers reported per
+ * signatures, MACs or verifications per call). Numbers reported per
  * (workload, threads, target) are medians over --reps samples; samples
  * of the targets alternate so they share the machine's load.
  */
@@ -391,8 +391,9 @@ usage(FILE *f)
 "  --targets LIST     openssl, tls, pkcs11:PATH[,name=N,slot=N,\n"
 "                     token=LABEL,pin=PIN,pin-file=F,user=U],\n"
 "                     coffer[:CLIENT.json][,user=U,pin=PASSWORD|\n"
-"                     pin-file=F,batch=N]; batch=N (1..256): sign\n"
-"                     workloads call coffer_sign_many with N inputs\n"
+"                     pin-file=F,batch=N]; batch=N (1..256): sign,\n"
+"                     HMAC and verify workloads call coffer_sign_many\n"
+"                     / coffer_verify_many with N inputs\n"
 "                     (pipelined; N operations per call, each with the\n"
 "                     call's latency); several targets separated by ',' or\n"
 "                     ';' (default: openssl). tls: openssl's operation\n"
@@ -449,9 +450,9 @@ worker_main(void *arg)
 	/* Only generated keys and derived secrets need untimed cleanup. */
 	bool post = ops->post != NULL && (r->wl->kind == WK_KEYGEN ||
 	    r->wl->kind == WK_DERIVE);
-	/* A batched call (coffer target, batch=N, signatures) is N
-	 * operations, each with the call's latency. */
-	unsigned per = r->wl->kind == WK_SIGN ? r->t->batch : 1, k;
+	/* A batched call (coffer target, batch=N, signatures, MACs,
+	 * verifications) is N operations, each with the call's latency. */
+	unsigned per = BATCHABLE(r->wl->kind) ? r->t->batch : 1, k;
 
 	w->init_rc = ops->thread_init(r->t, r->wctx, w->idx, &tctx);
 	pthread_barrier_wait(&r->bar);
@@ -701,9 +702,9 @@ run_workload(const struct workload *wl, size_t wi, size_t nsel)
 		t->err[0] = '\0';
 		if (t->failed)
 			continue;
-		if (t->batch > 1 && wl->kind != WK_SIGN) {
-			snprintf(t->err, sizeof(t->err), "batch=%u: sign "
-			    "workloads only", t->batch);
+		if (t->batch > 1 && !BATCHABLE(wl->kind)) {
+			snprintf(t->err, sizeof(t->err), "batch=%u: sign, "
+			    "verify and HMAC workloads only", t->batch);
 			continue;
 		}
 		if (!opt.fresh || wl->kind == WK_KEYGEN) {

@@ -314,23 +314,37 @@ fail(struct ct *o, const char *what, int rc)
 	return -1;
 }
 
-/* batch=N: N signatures of the workload's input in one coffer_sign_many. */
+/*
+ * batch=N: N signatures (or MACs) of the workload's input in one
+ * coffer_sign_many, or N verifications in one coffer_verify_many.
+ */
 static int
-c_sign_many(struct ct *o)
+c_batch(struct ct *o)
 {
 	struct cw *w = o->w;
-	const uint8_t *in, *ins[256];
+	const uint8_t *in, *ins[256], *vsig[256];
 	uint8_t *sigs[256];
 	size_t inlen, lens[256], siglens[256], i, n = w->t->batch;
-	int rc;
+	int rc, res[256];
 
 	p11_sign_input(w->wl, &in, &inlen);
 	for (i = 0; i < n; i++) {
 		ins[i] = in;
 		lens[i] = inlen;
+		vsig[i] = w->sig;
+		siglens[i] = w->siglen;
 	}
-	if ((rc = coffer_sign_many(w->cl, &o->pm.m, w->priv, n, ins, lens,
-	    sigs, siglens)) != 0)
+	if (w->wl->kind == WK_VERIFY) {
+		if ((rc = coffer_verify_many(w->cl, &o->pm.m, w->pub, n, ins,
+		    lens, vsig, siglens, res)) != 0)
+			return fail(o, "verify_many", rc);
+		for (i = 0; i < n; i++)
+			if (res[i] != 0)
+				return fail(o, "verify_many", res[i]);
+		return 0;
+	}
+	if ((rc = coffer_sign_many(w->cl, &o->pm.m, w->wl->kind == WK_HMAC ?
+	    w->sec : w->priv, n, ins, lens, sigs, siglens)) != 0)
 		return fail(o, "sign_many", rc);
 	for (i = 0; i < n; i++) {
 		if (siglens[i] == 0)
@@ -356,10 +370,9 @@ c_op(void *tctx)
 
 	switch (wl->kind) {
 	case WK_SIGN:
-		if (w->t->batch > 1)
-			return c_sign_many(o);
-		/* FALLTHROUGH */
 	case WK_HMAC:
+		if (w->t->batch > 1)
+			return c_batch(o);
 		p11_sign_input(wl, &in, &inlen);
 		rc = coffer_sign(w->cl, &o->pm.m, wl->kind == WK_HMAC ?
 		    w->sec : w->priv, in, inlen, &out, &n);
@@ -368,6 +381,8 @@ c_op(void *tctx)
 			return fail(o, "sign", rc);
 		return n > 0 ? 0 : fail(o, "sign: empty", COFFER_E_INTERNAL);
 	case WK_VERIFY:
+		if (w->t->batch > 1)
+			return c_batch(o);
 		p11_sign_input(wl, &in, &inlen);
 		if ((rc = coffer_verify(w->cl, &o->pm.m, w->pub, in, inlen,
 		    w->sig, w->siglen)) != 0)

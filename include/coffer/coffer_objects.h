@@ -141,12 +141,23 @@ int coffer_sign(struct coffer_client *, const CK_MECHANISM *, uint64_t key,
  * sig[i]/sig_len[i] receive signature i (free each with coffer_free). If
  * any input fails, the call returns that error (the detail names the
  * input), and no signature is returned. n may be 0; at most
- * COFFER_SIGN_MANY_MAX.
+ * COFFER_SIGN_MANY_MAX (also coffer_verify_many's limit). HMAC
+ * mechanisms are signatures here too.
  */
 #define COFFER_SIGN_MANY_MAX 256
 int coffer_sign_many(struct coffer_client *, const CK_MECHANISM *,
     uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
     uint8_t **sig, size_t *sig_len);
+/*
+ * Verifies n (input, signature) pairs with one key in one round trip, like
+ * coffer_sign_many. Returns 0 when every pair got an answer: result[i] is
+ * then 0 (valid), COFFER_E_SIGNATURE (invalid) or the node's error for
+ * that pair; a local failure (arguments, connection, protocol) is
+ * returned and copied into every result[i].
+ */
+int coffer_verify_many(struct coffer_client *, const CK_MECHANISM *,
+    uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
+    const uint8_t *const *sig, const size_t *sig_len, int *result);
 int coffer_verify(struct coffer_client *, const CK_MECHANISM *, uint64_t key,
     const uint8_t *in, size_t in_len, const uint8_t *sig, size_t sig_len);
 int coffer_digest(struct coffer_client *, const CK_MECHANISM *,

@@ -1056,16 +1056,90 @@ coffer_sign(struct coffer_client *c, const CK_MECHANISM *mech, uint64_t key,
 	    sig, sig_len, NULL, NULL);
 }
 
+/*
+ * n one-shot requests of one kind with one key (sig: the signatures to
+ * verify, else NULL), pipelined; *resp gets the n responses (free with
+ * batch_free). Argument checks as coffer_sign_many.
+ */
+static int
+batch_run(struct coffer_client *c, int kind, const CK_MECHANISM *mech,
+    uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
+    const uint8_t *const *sig, const size_t *sig_len,
+    Coffer__Response ***resp)
+{
+	Coffer__CryptoOneShotReq *body = NULL;
+	Coffer__Request *req = NULL, **reqp = NULL;
+	Coffer__Response **r = NULL;
+	struct cf_mech_wire mw;
+	size_t i;
+	int rc;
+
+	*resp = NULL;
+	for (i = 0; i < n; i++) {
+		if ((in[i] == NULL && in_len[i] > 0) || (sig != NULL &&
+		    sig[i] == NULL && sig_len[i] > 0))
+			return COFFER_E_INVAL;
+		if (in_len[i] > CHUNK || (sig != NULL && sig_len[i] > CHUNK))
+			return cf_client_fail(c, COFFER_E_DATA_LEN,
+			    "input %zu: over %zu bytes (the one-input calls "
+			    "stream long inputs; batches do not)", i, CHUNK);
+	}
+	if ((rc = mech_conv(c, mech, &mw)) != 0)
+		return rc;
+	if ((body = calloc(n, sizeof(*body))) == NULL ||
+	    (req = calloc(n, sizeof(*req))) == NULL ||
+	    (reqp = calloc(n, sizeof(*reqp))) == NULL ||
+	    (r = calloc(n, sizeof(*r))) == NULL) {
+		rc = COFFER_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		coffer__crypto_one_shot_req__init(&body[i]);
+		body[i].kind = (Coffer__CryptoKind)kind;
+		body[i].mech = &mw.m;
+		body[i].key = key;
+		body[i].data.data = in_len[i] > 0 ? (uint8_t *)in[i] : NULL;
+		body[i].data.len = in_len[i];
+		if (sig != NULL && sig_len[i] > 0) {
+			body[i].signature.data = (uint8_t *)sig[i];
+			body[i].signature.len = sig_len[i];
+		}
+		coffer__request__init(&req[i]);
+		req[i].body_case = COFFER__REQUEST__BODY_CRYPTO_ONE_SHOT;
+		req[i].crypto_one_shot = &body[i];
+		reqp[i] = &req[i];
+	}
+	if ((rc = cf_client_call_many(c, reqp, n,
+	    COFFER__RESPONSE__BODY_CRYPTO_ONE_SHOT, r,
+	    pin_for(c, &key, 1, false))) != 0)
+		goto out;
+	*resp = r;
+	r = NULL;
+out:
+	free(r);
+	free(body);
+	free(req);
+	free(reqp);
+	return rc;
+}
+
+static void
+batch_free(Coffer__Response **resp, size_t n)
+{
+	size_t i;
+
+	for (i = 0; resp != NULL && i < n; i++)
+		free_resp(resp[i]);
+	free(resp);
+}
+
 int
 coffer_sign_many(struct coffer_client *c, const CK_MECHANISM *mech,
     uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
     uint8_t **sig, size_t *sig_len)
 {
-	Coffer__CryptoOneShotReq *body = NULL;
-	Coffer__Request *req = NULL, **reqp = NULL;
 	Coffer__Response **resp = NULL;
 	const ProtobufCBinaryData *d;
-	struct cf_mech_wire mw;
 	struct obuf o;
 	size_t i;
 	int rc;
@@ -1078,42 +1152,11 @@ coffer_sign_many(struct coffer_client *c, const CK_MECHANISM *mech,
 		sig[i] = NULL;
 		sig_len[i] = 0;
 	}
-	for (i = 0; i < n; i++) {
-		if (in[i] == NULL && in_len[i] > 0)
-			return COFFER_E_INVAL;
-		if (in_len[i] > CHUNK)
-			return cf_client_fail(c, COFFER_E_DATA_LEN,
-			    "input %zu: over %zu bytes (coffer_sign streams "
-			    "long inputs; coffer_sign_many does not)", i,
-			    CHUNK);
-	}
 	if (n == 0)
 		return 0;
-	if ((rc = mech_conv(c, mech, &mw)) != 0)
+	if ((rc = batch_run(c, COFFER_OP_SIGN, mech, key, n, in, in_len, NULL,
+	    NULL, &resp)) != 0)
 		return rc;
-	if ((body = calloc(n, sizeof(*body))) == NULL ||
-	    (req = calloc(n, sizeof(*req))) == NULL ||
-	    (reqp = calloc(n, sizeof(*reqp))) == NULL ||
-	    (resp = calloc(n, sizeof(*resp))) == NULL) {
-		rc = COFFER_E_NOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		coffer__crypto_one_shot_req__init(&body[i]);
-		body[i].kind = (Coffer__CryptoKind)COFFER_OP_SIGN;
-		body[i].mech = &mw.m;
-		body[i].key = key;
-		body[i].data.data = in_len[i] > 0 ? (uint8_t *)in[i] : NULL;
-		body[i].data.len = in_len[i];
-		coffer__request__init(&req[i]);
-		req[i].body_case = COFFER__REQUEST__BODY_CRYPTO_ONE_SHOT;
-		req[i].crypto_one_shot = &body[i];
-		reqp[i] = &req[i];
-	}
-	if ((rc = cf_client_call_many(c, reqp, n,
-	    COFFER__RESPONSE__BODY_CRYPTO_ONE_SHOT, resp,
-	    pin_for(c, &key, 1, false))) != 0)
-		goto out;
 	for (i = 0; i < n; i++) {
 		if (resp[i]->rc != 0) {
 			rc = cf_client_fail(c, resp[i]->rc, "input %zu: %s", i,
@@ -1137,8 +1180,7 @@ coffer_sign_many(struct coffer_client *c, const CK_MECHANISM *mech,
 	}
 	rc = 0;
 out:
-	for (i = 0; resp != NULL && i < n; i++)
-		free_resp(resp[i]);
+	batch_free(resp, n);
 	if (rc != 0) {
 		for (i = 0; i < n; i++) {
 			coffer_free(sig[i], sig_len[i]);
@@ -1146,11 +1188,36 @@ out:
 			sig_len[i] = 0;
 		}
 	}
-	free(body);
-	free(req);
-	free(reqp);
-	free(resp);
 	return rc;
+}
+
+int
+coffer_verify_many(struct coffer_client *c, const CK_MECHANISM *mech,
+    uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
+    const uint8_t *const *sig, const size_t *sig_len, int *result)
+{
+	Coffer__Response **resp = NULL;
+	size_t i;
+	int rc;
+
+	if (c == NULL || mech == NULL || n > COFFER_SIGN_MANY_MAX ||
+	    (n > 0 && (in == NULL || in_len == NULL || sig == NULL ||
+	    sig_len == NULL || result == NULL)))
+		return COFFER_E_INVAL;
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		result[i] = COFFER_E_INTERNAL;
+	if ((rc = batch_run(c, COFFER_OP_VERIFY, mech, key, n, in, in_len,
+	    sig, sig_len, &resp)) != 0) {
+		for (i = 0; i < n; i++)
+			result[i] = rc;
+		return rc;
+	}
+	for (i = 0; i < n; i++)
+		result[i] = resp[i]->rc;
+	batch_free(resp, n);
+	return 0;
 }
 
 int

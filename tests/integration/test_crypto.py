@@ -655,21 +655,23 @@ def test_pipelined_requests():
         finally:
             c.close()
 
-        # coffer_sign_many end to end: coffer-bench's libcoffer target
-        # with batch=8 signs through a real node (ECDSA and RSA, 1 and 2
-        # threads) and reports every sample ok with operations done.
+        # coffer_sign_many / coffer_verify_many end to end: coffer-bench's
+        # libcoffer target with batch=8 signs, MACs and verifies through a
+        # real node (1 and 2 threads; a verification that fails fails the
+        # sample) and reports every sample ok with operations done.
         bench = os.environ["COFFER_BENCH"]
         pwf = write(env, "alice.pw", PW.encode())
         out = path(env, "bench.json")
         subprocess.run([bench, "--targets", "coffer:%s,user=alice,"
                         "pin-file=%s,batch=8" % (env.client_config, pwf),
-                        "--workloads", "ecdsa-p256-sign,rsa2048-pkcs1-sign",
+                        "--workloads", "ecdsa-p256-sign,rsa2048-pkcs1-sign,"
+                        "ecdsa-p256-verify,hmac-sha256-1k",
                         "--threads", "1,2", "--seconds", "0.2", "--reps",
                         "1", "--warmup", "0", "--json", out], check=True,
                        stdout=subprocess.DEVNULL)
         with open(out) as f:
             res = json.load(f)["results"]
-        assert len(res) == 4, res
+        assert len(res) == 8, res
         for r in res:
             assert r["ok"] and r["ops"] >= 8 and r["ops"] % 8 == 0 and \
                 r["ops_s"] > 0, r

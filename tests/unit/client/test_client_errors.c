@@ -309,8 +309,17 @@ serve(struct hctx *h, SSL *ssl)
 			coffer__crypto_data_resp__init(&cd);
 			EVP_Digest(o->data.data, o->data.len, md, NULL,
 			    EVP_sha256(), NULL);
-			cd.data.data = md;
-			cd.data.len = sizeof(md);
+			if (o->kind == COFFER__CRYPTO_KIND__CRYPTO_VERIFY) {
+				if (o->signature.len != sizeof(md) ||
+				    memcmp(o->signature.data, md,
+				    sizeof(md)) != 0) {
+					resp.rc = COFFER_E_SIGNATURE;
+					break;
+				}
+			} else {
+				cd.data.data = md;
+				cd.data.len = sizeof(md);
+			}
 			resp.body_case = COFFER__RESPONSE__BODY_CRYPTO_ONE_SHOT;
 			resp.crypto_one_shot = &cd;
 			break;
@@ -963,7 +972,8 @@ test_slow_reply(void **state)
  * coffer_sign_many: n requests pipelined on one connection, n replies
  * matched to their inputs (the server answers SHA-256 of each input, in
  * order); one refused input fails the whole call and returns nothing;
- * argument checks.
+ * argument checks. coffer_verify_many: a result per pair, the spoiled
+ * ones COFFER_E_SIGNATURE.
  */
 static void
 test_sign_many(void **state)
@@ -1012,6 +1022,27 @@ test_sign_many(void **state)
 	assert_int_equal(coffer_sign_many(c, &m, 7, 3, in, len, sig, siglen),
 	    0);
 	for (i = 0; i < 3; i++)
+		coffer_free(sig[i], siglen[i]);
+	assert_int_equal(atomic_load(&s->accepted), 1);
+
+	/* coffer_verify_many: the 40 "signatures" back, two spoiled. */
+	assert_int_equal(coffer_sign_many(c, &m, 7, 40, in, len, sig, siglen),
+	    0);
+	sig[5][0] ^= 1;
+	siglen[9] = 31;
+	{
+		int res[40];
+
+		assert_int_equal(coffer_verify_many(c, &m, 7, 40, in, len,
+		    (const uint8_t *const *)sig, siglen, res), 0);
+		for (i = 0; i < 40; i++)
+			assert_int_equal(res[i], i == 5 || i == 9 ?
+			    COFFER_E_SIGNATURE : 0);
+		assert_int_equal(coffer_verify_many(c, &m, 7, 2, in, len,
+		    NULL, siglen, res), COFFER_E_INVAL);
+	}
+	siglen[9] = 32;
+	for (i = 0; i < 40; i++)
 		coffer_free(sig[i], siglen[i]);
 	assert_int_equal(atomic_load(&s->accepted), 1);
 
