@@ -134,10 +134,11 @@ int coffer_decrypt(struct coffer_client *, const CK_MECHANISM *, uint64_t key,
 int coffer_sign(struct coffer_client *, const CK_MECHANISM *, uint64_t key,
     const uint8_t *in, size_t in_len, uint8_t **sig, size_t *sig_len);
 /*
- * Signs n inputs (each at most 1 MiB) with one key in one round trip: the
- * n requests are pipelined on one connection (one write, the replies read
- * in order; docs/PROTOCOL.md), which saves the per-call round trip and
- * wake-ups of n coffer_sign() calls (docs/PERFORMANCE.md). On success
+ * Signs n inputs (each at most 1 MiB) with one key in one round trip per
+ * 32 inputs: the requests are pipelined on one connection (one write per
+ * 32, the replies matched by id; docs/PROTOCOL.md), which saves the
+ * per-call round trip and wake-ups of n coffer_sign() calls
+ * (docs/PERFORMANCE.md). On success
  * sig[i]/sig_len[i] receive signature i (free each with coffer_free). If
  * any input fails, the call returns that error (the detail names the
  * input), and no signature is returned. n may be 0; at most
@@ -149,7 +150,7 @@ int coffer_sign_many(struct coffer_client *, const CK_MECHANISM *,
     uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
     uint8_t **sig, size_t *sig_len);
 /*
- * Verifies n (input, signature) pairs with one key in one round trip, like
+ * Verifies n (input, signature) pairs with one key, pipelined like
  * coffer_sign_many. Returns 0 when every pair got an answer: result[i] is
  * then 0 (valid), COFFER_E_SIGNATURE (invalid) or the node's error for
  * that pair; a local failure (arguments, connection, protocol) is

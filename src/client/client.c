@@ -506,11 +506,23 @@ out:
 }
 
 /*
- * Pipelined: n requests packed back to back and sent in one write, then
- * their n responses read and matched by id (the protocol lets a node
- * answer in completion order; today's node answers a connection's
- * requests in request order, docs/PROTOCOL.md). 0 with every resps[i]
- * set (whatever rc the node answered), or a local error with none set.
+ * Requests of a batch in flight at once. The replies to a window must fit
+ * in the socket buffers (this side's receive buffer, 128 KiB by default,
+ * and the node's send buffer) while this side is still writing the
+ * window's requests: otherwise the node blocks writing replies, stops
+ * reading, and both sides wait for each other. 32 replies of at most a
+ * few hundred bytes (signatures, MACs, verification results) stay far
+ * below that; the round trip is still paid once per 32 requests.
+ */
+#define CF_BATCH_WINDOW 32
+
+/*
+ * Pipelined: n requests packed back to back and sent in one write per
+ * window of CF_BATCH_WINDOW, then that window's responses read and
+ * matched by id (the protocol lets a node answer in completion order;
+ * today's node answers a connection's requests in request order,
+ * docs/PROTOCOL.md). 0 with every resps[i] set (whatever rc the node
+ * answered), or a local error with none set.
  */
 static int
 exchange_many(struct coffer_client *c, struct cf_conn *conn,
@@ -518,76 +530,81 @@ exchange_many(struct coffer_client *c, struct cf_conn *conn,
     char *err, size_t errlen)
 {
 	uint8_t *buf = NULL, *in = NULL;
-	size_t i, j, sz, total = 0, off = 0, inlen = 0, got = 0;
+	size_t i, j, w, sz, total, off, inlen = 0, got;
 	uint64_t deadline = cf_now_ms() + c->cfg.timeout_ms;
 	Coffer__Response *r;
-	bool begun = false;
-	int rc;
+	int rc = 0;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		resps[i] = NULL;
-		reqs[i]->id = atomic_fetch_add(&c->next_id, 1);
-		reqs[i]->min_index = atomic_load(&c->seen_index);
-		total += coffer__request__get_packed_size(reqs[i]) + 4;
-		if (total > CF_MAX_FRAME_LIMIT) {
-			cf_strlcpy(err, "requests too large for one batch",
-			    errlen);
-			return COFFER_E_TOOBIG;
-		}
-	}
-	if ((rc = cf_conn_buf(conn, total, &buf)) != 0) {
-		cf_strlcpy(err, "cannot encode the requests", errlen);
-		return rc;
-	}
-	for (i = 0; i < n; i++) {
-		sz = coffer__request__get_packed_size(reqs[i]);
-		buf[off] = (uint8_t)(sz >> 24);
-		buf[off + 1] = (uint8_t)(sz >> 16);
-		buf[off + 2] = (uint8_t)(sz >> 8);
-		buf[off + 3] = (uint8_t)sz;
-		if (coffer__request__pack(reqs[i], buf + off + 4) != sz) {
-			cf_conn_wipe_buf(conn, total);
-			cf_strlcpy(err, "cannot encode the requests", errlen);
-			return COFFER_E_INTERNAL;
-		}
-		off += sz + 4;
-	}
 	cf_conn_req_begin();
-	begun = true;
-	rc = cf_conn_write(conn, buf, total, deadline, err, errlen);
-	/* Requests may carry plaintext. */
-	cf_conn_wipe_buf(conn, total);
-	if (rc != 0)
-		goto out;
-	for (got = 0; got < n; got++) {
-		if ((rc = cf_conn_read_frame(conn, CF_CLI_MAX_RESPONSE,
-		    deadline, &in, &inlen, err, errlen)) != 0)
-			goto out;
-		r = coffer__response__unpack(NULL, inlen, in);
-		/* Responses may carry plaintext or wrapped keys. */
-		cf_conn_wipe_buf(conn, inlen);
-		if (r == NULL) {
-			cf_strlcpy(err, "malformed response", errlen);
-			rc = COFFER_E_PROTO;
+	for (w = 0; w < n && rc == 0; w += CF_BATCH_WINDOW) {
+		size_t end = n - w < CF_BATCH_WINDOW ? n : w + CF_BATCH_WINDOW;
+
+		total = 0;
+		for (i = w; i < end; i++) {
+			reqs[i]->id = atomic_fetch_add(&c->next_id, 1);
+			reqs[i]->min_index = atomic_load(&c->seen_index);
+			total += coffer__request__get_packed_size(reqs[i]) + 4;
+			if (total > CF_MAX_FRAME_LIMIT) {
+				cf_strlcpy(err, "requests too large for one "
+				    "batch", errlen);
+				rc = COFFER_E_TOOBIG;
+				goto out;
+			}
+		}
+		if ((rc = cf_conn_buf(conn, total, &buf)) != 0) {
+			cf_strlcpy(err, "cannot encode the requests", errlen);
 			goto out;
 		}
-		for (j = 0; j < n && (reqs[j]->id != r->id ||
-		    resps[j] != NULL); j++)
-			;
-		if (j == n) {
-			snprintf(err, errlen, "response id %llu matches no "
-			    "request of the batch", (unsigned long long)r->id);
-			coffer__response__free_unpacked(r, NULL);
-			rc = COFFER_E_PROTO;
-			goto out;
+		for (i = w, off = 0; i < end; i++) {
+			sz = coffer__request__get_packed_size(reqs[i]);
+			buf[off] = (uint8_t)(sz >> 24);
+			buf[off + 1] = (uint8_t)(sz >> 16);
+			buf[off + 2] = (uint8_t)(sz >> 8);
+			buf[off + 3] = (uint8_t)sz;
+			if (coffer__request__pack(reqs[i], buf + off + 4) !=
+			    sz) {
+				cf_conn_wipe_buf(conn, total);
+				cf_strlcpy(err, "cannot encode the requests",
+				    errlen);
+				rc = COFFER_E_INTERNAL;
+				goto out;
+			}
+			off += sz + 4;
 		}
-		see_index(c, r->applied_index);
-		resps[j] = r;
+		rc = cf_conn_write(conn, buf, total, deadline, err, errlen);
+		/* Requests may carry plaintext. */
+		cf_conn_wipe_buf(conn, total);
+		for (got = w; rc == 0 && got < end; got++) {
+			if ((rc = cf_conn_read_frame(conn, CF_CLI_MAX_RESPONSE,
+			    deadline, &in, &inlen, err, errlen)) != 0)
+				break;
+			r = coffer__response__unpack(NULL, inlen, in);
+			/* Responses may carry plaintext or wrapped keys. */
+			cf_conn_wipe_buf(conn, inlen);
+			if (r == NULL) {
+				cf_strlcpy(err, "malformed response", errlen);
+				rc = COFFER_E_PROTO;
+				break;
+			}
+			for (j = w; j < end && (reqs[j]->id != r->id ||
+			    resps[j] != NULL); j++)
+				;
+			if (j == end) {
+				snprintf(err, errlen, "response id %llu matches "
+				    "no request of the batch",
+				    (unsigned long long)r->id);
+				coffer__response__free_unpacked(r, NULL);
+				rc = COFFER_E_PROTO;
+				break;
+			}
+			see_index(c, r->applied_index);
+			resps[j] = r;
+		}
 	}
-	rc = 0;
 out:
-	if (begun)
-		cf_conn_req_end();
+	cf_conn_req_end();
 	if (rc != 0) {
 		for (i = 0; i < n; i++) {
 			if (resps[i] != NULL)
@@ -844,7 +861,8 @@ cf_client_call_many(struct coffer_client *c, Coffer__Request *const *reqs,
 	if (rc != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if (resps[i]->rc == 0 && expect != COFFER__RESPONSE__BODY__NOT_SET &&
+		if (resps[i]->rc == 0 &&
+		    expect != COFFER__RESPONSE__BODY__NOT_SET &&
 		    resps[i]->body_case != expect) {
 			cf_strlcpy(err, "unexpected response type", sizeof(err));
 			rc = COFFER_E_PROTO;
