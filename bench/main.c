@@ -30,6 +30,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <coffer/coffer_objects.h>
+
 #include "bench.h"
 
 struct bench_opts g_opts = { .token_keys = true, .find_keys = 1000 };
@@ -282,8 +284,10 @@ parse_target(const char *spec, struct target *t)
 			char *end;
 			unsigned long b = strtoul(v, &end, 10);
 
-			if (*end != '\0' || b < 1 || b > 256)
-				die("target %s: batch=1..256", spec);
+			if (end == v || *end != '\0' || b < 1 ||
+			    b > COFFER_SIGN_MANY_MAX)
+				die("target %s: batch=1..%d", spec,
+				    COFFER_SIGN_MANY_MAX);
 			t->batch = (unsigned)b;
 		}
 		else

@@ -322,10 +322,12 @@ static int
 c_batch(struct ct *o)
 {
 	struct cw *w = o->w;
-	const uint8_t *in, *ins[256], *vsig[256];
-	uint8_t *sigs[256];
-	size_t inlen, lens[256], siglens[256], i, n = w->t->batch;
-	int rc, res[256];
+	const uint8_t *in, *ins[COFFER_SIGN_MANY_MAX];
+	const uint8_t *vsig[COFFER_SIGN_MANY_MAX];
+	uint8_t *sigs[COFFER_SIGN_MANY_MAX];
+	size_t inlen, lens[COFFER_SIGN_MANY_MAX], i, n = w->t->batch;
+	size_t siglens[COFFER_SIGN_MANY_MAX];
+	int rc, res[COFFER_SIGN_MANY_MAX];
 
 	p11_sign_input(w->wl, &in, &inlen);
 	for (i = 0; i < n; i++) {

@@ -150,7 +150,7 @@ int cf_conn_write(struct cf_conn *, const uint8_t *p, size_t n,
 int cf_conn_buf(struct cf_conn *, size_t n, uint8_t **p);
 void cf_conn_wipe_buf(struct cf_conn *, size_t used);
 /* Brackets one request (write to reply) so a waiting thread knows
- * whether it is the process's only request in flight (see spin_for). */
+ * whether it is the process's only request in flight (see wait_input). */
 void cf_conn_req_begin(void);
 void cf_conn_req_end(void);
 unsigned cf_conn_inflight(void);	/* for tests: 0 when idle */

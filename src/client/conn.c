@@ -265,15 +265,6 @@ remaining_ms(uint64_t deadline)
 	return (int)(deadline - now);
 }
 
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /*
  * Before sleeping for a reply, poll without blocking for up to spin_us
  * (the configuration's "spin_us", default 1000, 0 = never), yielding the
@@ -289,8 +280,7 @@ now_us(void)
  * reply) spins: with two or more, client and node threads keep the CPUs
  * busy, nothing halts, and the spinner's sched_yield() calls only take
  * CPU from whoever computes the replies. (The rule before, "no other
- * thread already waiting", let one of two busy threads spin.) True if fd
- * became readable.
+ * thread already waiting", let one of two busy threads spin.)
  */
 static atomic_uint inflight;
 
@@ -312,23 +302,6 @@ cf_conn_inflight(void)
 	return atomic_load(&inflight);
 }
 
-static bool
-spin_for(int fd, unsigned spin_us)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	uint64_t t0;
-
-	if (atomic_load(&inflight) > 1)
-		return false;
-	t0 = now_us();
-	do {
-		pfd.revents = 0;
-		if (poll(&pfd, 1, 0) > 0)
-			return true;
-		sched_yield();
-	} while (atomic_load(&inflight) <= 1 && now_us() - t0 < spin_us);
-	return false;
-}
 
 /* Waits for events on fd until the deadline: 0, COFFER_E_TIMEOUT, E_IO. */
 static int
@@ -441,7 +414,8 @@ set_blocking(int fd)
 }
 
 /*
- * Waits until the socket has input: spins first (spin_for), then sleeps,
+ * Waits until the socket has input: spins first (cf_spin_poll while this
+ * is the process's lone request in flight), then sleeps,
  * in poll() or, where the next recv() may block, in that recv().
  */
 static int
@@ -452,7 +426,7 @@ wait_input(struct cf_conn *c, uint64_t deadline)
 	if (c->spin_skip > 0) {
 		c->spin_skip--;
 	} else if (c->spin_us > 0) {
-		if (spin_for(c->fd, c->spin_us)) {
+		if (cf_spin_poll(c->fd, c->spin_us, &inflight, 1)) {
 			c->spin_backoff = 0;
 			return 0;
 		}

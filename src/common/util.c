@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +336,34 @@ cf_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+cf_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+bool
+cf_spin_poll(int fd, unsigned spin_us, const atomic_uint *gate,
+    unsigned max)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint64_t t0 = cf_now_us();
+	int r;
+
+	while (atomic_load(gate) <= max) {
+		pfd.revents = 0;
+		if ((r = poll(&pfd, 1, 0)) != 0)
+			return r > 0;
+		if (cf_now_us() - t0 >= spin_us)
+			break;
+		sched_yield();
+	}
+	return false;
 }
 
 uint64_t

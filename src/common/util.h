@@ -5,6 +5,8 @@
 #ifndef CF_UTIL_H
 #define CF_UTIL_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +26,17 @@ int cf_write_file_atomic(const char *path, const void *p, size_t n,
 int cf_mkdir_p(const char *path, unsigned mode);
 /* Monotonic and wall clocks. */
 uint64_t cf_now_ms(void);	/* CLOCK_MONOTONIC */
+uint64_t cf_now_us(void);	/* CLOCK_MONOTONIC, microseconds */
+/*
+ * Polls fd for input without blocking, yielding the CPU between polls,
+ * for up to spin_us and only while *gate <= max (the caller's "nothing
+ * else needs this CPU": libcoffer's requests in flight, cofferd's
+ * requests being served). True if fd became readable (or hung up); false
+ * when the time ran out, the gate closed or poll() failed — the caller
+ * then sleeps as it would have without the spin.
+ */
+bool cf_spin_poll(int fd, unsigned spin_us, const atomic_uint *gate,
+    unsigned max);
 uint64_t cf_time_s(void);	/* CLOCK_REALTIME seconds */
 /* Fills buf with random bytes from OpenSSL's DRBG; COFFER_E_CRYPTO. */
 int cf_random(void *buf, size_t n);

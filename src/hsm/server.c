@@ -33,7 +33,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -45,7 +44,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -392,15 +390,6 @@ cf_server_slot_resume(void)
 			;
 }
 
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /*
  * Before sleeping in read() for the next request, poll for it for up to
  * spin_us ("spin_us", default 50, 0 = never), yielding the CPU between
@@ -425,11 +414,9 @@ static void
 conn_spin(struct conn *c)
 {
 	struct cf_server *srv = c->srv;
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 	socklen_t sl = sizeof(int);
-	int cpu, in_cpu = -1, r = 0;
-	bool no = false;
-	uint64_t t0;
+	int cpu, in_cpu = -1;
+	bool no = false, found;
 
 	if (srv->spin_us == 0 || SSL_has_pending(c->ssl))
 		return;
@@ -445,15 +432,9 @@ conn_spin(struct conn *c)
 		return;
 	if (!atomic_compare_exchange_strong(&srv->spinning, &no, true))
 		return;
-	t0 = now_us();
-	do {
-		pfd.revents = 0;
-		if ((r = poll(&pfd, 1, 0)) != 0)
-			break;
-		sched_yield();
-	} while (atomic_load(&srv->busy) == 0 && now_us() - t0 < srv->spin_us);
+	found = cf_spin_poll(c->fd, srv->spin_us, &srv->busy, 0);
 	atomic_store(&srv->spinning, false);
-	if (r != 0) {
+	if (found) {
 		c->spin_backoff = 0;
 	} else if (atomic_load(&srv->busy) == 0) {
 		c->spin_backoff = c->spin_backoff == 0 ? 1 :
@@ -527,8 +508,9 @@ conn_serve_frame(struct conn *c, const uint8_t *hdr)
 	cf_cleanse(frame, len);
 	free(frame);
 	frame = NULL;
-	/* No response at all (OOM): the client would wait forever. */
 	/*
+	 * No response at all (OOM): the client would wait forever.
+	 *
 	 * Pipelining: when the next request is already here (decrypted in
 	 * SSL's buffer, because the client sent several at once), its reply
 	 * joins this one and both leave in one write(). The reply is held

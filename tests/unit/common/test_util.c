@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -192,6 +193,37 @@ test_clocks(void **state)
 	assert_true(cf_time_s() > 1600000000u);
 }
 
+/*
+ * cf_spin_poll: true when input is (or becomes) there while the gate is
+ * open; false when the time runs out with nothing to read, or at once
+ * when the gate is closed even though input is there; a peer that hung
+ * up counts as readable (the caller's read then sees it).
+ */
+static void
+test_spin_poll(void **state)
+{
+	atomic_uint gate = 0;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_false(cf_spin_poll(sv[0], 2000, &gate, 0));
+	assert_int_equal(write(sv[1], "x", 1), 1);
+	assert_true(cf_spin_poll(sv[0], 2000, &gate, 0));
+	atomic_store(&gate, 1);
+	assert_false(cf_spin_poll(sv[0], 2000, &gate, 0));
+	assert_true(cf_spin_poll(sv[0], 2000, &gate, 1));
+	assert_false(cf_spin_poll(sv[0], 0, &gate, 0));
+	atomic_store(&gate, 0);
+	assert_true(cf_spin_poll(sv[0], 0, &gate, 0));
+	close(sv[0]);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]);
+	assert_true(cf_spin_poll(sv[0], 2000, &gate, 0));
+	close(sv[0]);
+	assert_true(cf_now_us() / 1000 + 1 >= cf_now_ms());
+}
+
 static int
 setup(void **state)
 {
@@ -224,6 +256,7 @@ main(void)
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_sha256_random),
 		cmocka_unit_test(test_clocks),
+		cmocka_unit_test(test_spin_poll),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
