@@ -673,11 +673,12 @@ int
 cf_raftnode_wait_applied(struct cf_raftnode *node, uint64_t index,
     unsigned timeout_ms)
 {
-	struct timespec dl = deadline_after(timeout_ms);
+	struct timespec dl;
 	int rc = 0;
 
 	if (atomic_load(&node->applied) >= index)
 		return 0;
+	dl = deadline_after(timeout_ms);
 	pthread_mutex_lock(&node->mu);
 	node->users++;
 	node->applied_waiters++;

@@ -394,8 +394,13 @@ cf_cmd_dispatch(struct cf_node *node, struct cf_session *sess,
 	resp.id = rq->id;
 	pthread_mutex_lock(&sess->mu);
 	logged_in = sess->logged_in;
-	snprintf(ctx.user, sizeof(ctx.user), "%s",
-	    logged_in ? sess->username : "");
+	if (logged_in) {
+		/* bounded copy; ctx.user starts zeroed */
+		size_t ul = strnlen(sess->username, sizeof(ctx.user) - 1);
+
+		memcpy(ctx.user, sess->username, ul);
+		ctx.user[ul] = '\0';
+	}
 	ctx.role = logged_in ? sess->role : COFFER__ROLE__ROLE_NONE;
 	pthread_mutex_unlock(&sess->mu);
 
