@@ -105,7 +105,10 @@ struct target {
 };
 
 /* Workloads a coffer target with batch=N runs N at a time. */
-#define BATCHABLE(k) ((k) == WK_SIGN || (k) == WK_HMAC || (k) == WK_VERIFY)
+/* Workloads a coffer target with batch=N runs through the *_many calls. */
+#define BATCHABLE(wl) ((wl)->kind == WK_SIGN || (wl)->kind == WK_HMAC || \
+	(wl)->kind == WK_VERIFY || \
+	((wl)->kind == WK_ENCRYPT && (wl)->alg == WA_AES_GCM))
 
 enum { TK_OPENSSL = 1, TK_PKCS11, TK_COFFER, TK_TLS };
 

@@ -11,7 +11,7 @@
  *
  * A target is KIND[:PATH][,key=value...] with keys name=, slot=, token=
  * (slot by token label), pin=, pin-file=, user=, batch= (coffer: N
- * signatures, MACs or verifications per call). Numbers reported per
+ * signatures, MACs, verifications or AES-GCM encryptions per call). Numbers reported per
  * (workload, threads, target) are medians over --reps samples; samples
  * of the targets alternate so they share the machine's load.
  */
@@ -396,8 +396,9 @@ usage(FILE *f)
 "                     token=LABEL,pin=PIN,pin-file=F,user=U],\n"
 "                     coffer[:CLIENT.json][,user=U,pin=PASSWORD|\n"
 "                     pin-file=F,batch=N]; batch=N (1..256): sign,\n"
-"                     HMAC and verify workloads call coffer_sign_many\n"
-"                     / coffer_verify_many with N inputs\n"
+"                     HMAC, verify and AES-GCM workloads call\n"
+"                     coffer_sign_many / coffer_verify_many /\n"
+"                     coffer_encrypt_many (node-made IVs) with N inputs\n"
 "                     (pipelined; N operations per call, each with the\n"
 "                     call's latency); several targets separated by ',' or\n"
 "                     ';' (default: openssl). tls: openssl's operation\n"
@@ -455,8 +456,9 @@ worker_main(void *arg)
 	bool post = ops->post != NULL && (r->wl->kind == WK_KEYGEN ||
 	    r->wl->kind == WK_DERIVE);
 	/* A batched call (coffer target, batch=N, signatures, MACs,
-	 * verifications) is N operations, each with the call's latency. */
-	unsigned per = BATCHABLE(r->wl->kind) ? r->t->batch : 1, k;
+	 * verifications, GCM encryptions) is N operations, each with the
+	 * call's latency. */
+	unsigned per = BATCHABLE(r->wl) ? r->t->batch : 1, k;
 
 	w->init_rc = ops->thread_init(r->t, r->wctx, w->idx, &tctx);
 	pthread_barrier_wait(&r->bar);
@@ -706,9 +708,10 @@ run_workload(const struct workload *wl, size_t wi, size_t nsel)
 		t->err[0] = '\0';
 		if (t->failed)
 			continue;
-		if (t->batch > 1 && !BATCHABLE(wl->kind)) {
+		if (t->batch > 1 && !BATCHABLE(wl)) {
 			snprintf(t->err, sizeof(t->err), "batch=%u: sign, "
-			    "verify and HMAC workloads only", t->batch);
+			    "verify, HMAC and AES-GCM workloads only",
+			    t->batch);
 			continue;
 		}
 		if (!opt.fresh || wl->kind == WK_KEYGEN) {

@@ -10,7 +10,7 @@ PKGS=(
 	libssl-dev openssl libuv1-dev libraft-dev liblz4-dev
 	libprotobuf-c-dev protobuf-c-compiler libjansson-dev
 	libmicrohttpd-dev libedit-dev libp11-kit-dev libcmocka-dev
-	python3 procps psmisc
+	python3 python3-cryptography procps psmisc
 	opensc gnutls-bin libengine-pkcs11-openssl softhsm2 p11-kit
 	nginx-light apache2 curl openjdk-17-jdk-headless
 )

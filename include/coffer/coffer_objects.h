@@ -142,7 +142,8 @@ int coffer_sign(struct coffer_client *, const CK_MECHANISM *, uint64_t key,
  * sig[i]/sig_len[i] receive signature i (free each with coffer_free). If
  * any input fails, the call returns that error (the detail names the
  * input), and no signature is returned. n may be 0; at most
- * COFFER_SIGN_MANY_MAX (also coffer_verify_many's limit). HMAC
+ * COFFER_SIGN_MANY_MAX (also the limit of coffer_verify_many,
+ * coffer_encrypt_many and coffer_decrypt_many). HMAC
  * mechanisms are signatures here too.
  */
 #define COFFER_SIGN_MANY_MAX 256
@@ -159,6 +160,39 @@ int coffer_sign_many(struct coffer_client *, const CK_MECHANISM *,
 int coffer_verify_many(struct coffer_client *, const CK_MECHANISM *,
     uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
     const uint8_t *const *sig, const size_t *sig_len, int *result);
+/*
+ * Encrypts n messages (each at most 1 MiB) with one key, pipelined like
+ * coffer_sign_many. Each message needs an IV of its own, so the mechanism
+ * either takes none (CKM_AES_ECB, CKM_RSA_PKCS, CKM_RSA_PKCS_OAEP) or lets
+ * the node draw one per message: CKM_AES_GCM with pIv NULL. A mechanism
+ * carrying an IV or counter block (CBC, CBC-PAD, CTR, GCM with pIv) is
+ * refused with COFFER_E_MECH_PARAM: the n messages would share it.
+ * out[i]/out_len[i] receive ciphertext i (GCM: with its tag; free each
+ * with coffer_free). iv[i], a buffer of iv_len[i] bytes (12 is enough for
+ * GCM), receives the IV the node drew for message i, and iv_len[i] its
+ * length; iv and iv_len may be NULL only with a mechanism without IV.
+ * Fails as a whole like coffer_sign_many, naming the failing input.
+ */
+int coffer_encrypt_many(struct coffer_client *, const CK_MECHANISM *,
+    uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
+    uint8_t **out, size_t *out_len, uint8_t *const *iv, size_t *iv_len);
+/*
+ * Decrypts n ciphertexts (each at most 1 MiB + 1 KiB: a 1 MiB message
+ * with its tag or padding) with one key, pipelined.
+ * iv[i]/iv_len[i] give message i its IV, in place of the mechanism's
+ * (GCM's pIv, the CBC/CBC-PAD IV, CTR's 16-byte counter block); the other
+ * parameters (GCM's AAD and tag length, CTR's counter bits) are shared.
+ * iv and iv_len NULL: the mechanism as given for every message. Returns 0
+ * when every message got an answer: result[i] is then 0 with
+ * out[i]/out_len[i] the plaintext (free with coffer_free), or the node's
+ * error for that message (e.g. a GCM tag that does not verify) with
+ * out[i] NULL. A local failure (arguments, connection, protocol) is
+ * returned and copied into every result[i].
+ */
+int coffer_decrypt_many(struct coffer_client *, const CK_MECHANISM *,
+    uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
+    const uint8_t *const *iv, const size_t *iv_len, uint8_t **out,
+    size_t *out_len, int *result);
 int coffer_verify(struct coffer_client *, const CK_MECHANISM *, uint64_t key,
     const uint8_t *in, size_t in_len, const uint8_t *sig, size_t sig_len);
 int coffer_digest(struct coffer_client *, const CK_MECHANISM *,

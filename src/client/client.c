@@ -506,19 +506,24 @@ out:
 }
 
 /*
- * Requests of a batch in flight at once. The replies to a window must fit
- * in the socket buffers (this side's receive buffer, 128 KiB by default,
- * and the node's send buffer) while this side is still writing the
- * window's requests: otherwise the node blocks writing replies, stops
- * reading, and both sides wait for each other. 32 replies of at most a
- * few hundred bytes (signatures, MACs, verification results) stay far
- * below that; the round trip is still paid once per 32 requests.
+ * Requests of a batch in flight at once: at most CF_BATCH_WINDOW of them,
+ * and at most CF_BATCH_WINDOW_BYTES of encoded requests (but at least
+ * one). The byte bound keeps a window's write within what the socket
+ * buffers take without the node reading (this side's send buffer and the
+ * node's receive window, 64 KiB and more by default), so the write ends
+ * even while the node is blocked writing replies this side has not read
+ * yet; otherwise large replies (batch decryption of 1 MiB messages) could
+ * leave both sides waiting for each other. A request larger than the
+ * bound goes alone: the node reads all of it before it answers. The round
+ * trip is paid once per window: once per 32 signatures, MACs or 1 KiB
+ * messages, once per 3 messages of 16 KiB.
  */
 #define CF_BATCH_WINDOW 32
+#define CF_BATCH_WINDOW_BYTES (64u * 1024)
 
 /*
  * Pipelined: n requests packed back to back and sent in one write per
- * window of CF_BATCH_WINDOW, then that window's responses read and
+ * window (above), then that window's responses read and
  * matched by id (the protocol lets a node answer in completion order;
  * today's node answers a connection's requests in request order,
  * docs/PROTOCOL.md). 0 with every resps[i] set (whatever rc the node
@@ -530,7 +535,7 @@ exchange_many(struct coffer_client *c, struct cf_conn *conn,
     char *err, size_t errlen)
 {
 	uint8_t *buf = NULL, *in = NULL;
-	size_t i, j, w, sz, total, off, inlen = 0, got;
+	size_t i, j, w, end, sz, total, off, inlen = 0, got;
 	uint64_t deadline = cf_now_ms() + c->cfg.timeout_ms;
 	Coffer__Response *r;
 	int rc = 0;
@@ -538,20 +543,20 @@ exchange_many(struct coffer_client *c, struct cf_conn *conn,
 	for (i = 0; i < n; i++)
 		resps[i] = NULL;
 	cf_conn_req_begin();
-	for (w = 0; w < n && rc == 0; w += CF_BATCH_WINDOW) {
-		size_t end = n - w < CF_BATCH_WINDOW ? n : w + CF_BATCH_WINDOW;
-
+	for (w = 0; w < n && rc == 0; w = end) {
 		total = 0;
-		for (i = w; i < end; i++) {
-			reqs[i]->id = atomic_fetch_add(&c->next_id, 1);
-			reqs[i]->min_index = atomic_load(&c->seen_index);
-			total += coffer__request__get_packed_size(reqs[i]) + 4;
-			if (total > CF_MAX_FRAME_LIMIT) {
-				cf_strlcpy(err, "requests too large for one "
-				    "batch", errlen);
+		for (end = w; end < n && end - w < CF_BATCH_WINDOW; end++) {
+			reqs[end]->id = atomic_fetch_add(&c->next_id, 1);
+			reqs[end]->min_index = atomic_load(&c->seen_index);
+			sz = coffer__request__get_packed_size(reqs[end]) + 4;
+			if (end > w && total + sz > CF_BATCH_WINDOW_BYTES)
+				break;
+			if (sz > CF_MAX_FRAME_LIMIT) {
+				cf_strlcpy(err, "request too large", errlen);
 				rc = COFFER_E_TOOBIG;
 				goto out;
 			}
+			total += sz;
 		}
 		if ((rc = cf_conn_buf(conn, total, &buf)) != 0) {
 			cf_strlcpy(err, "cannot encode the requests", errlen);

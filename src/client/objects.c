@@ -1057,21 +1057,108 @@ coffer_sign(struct coffer_client *c, const CK_MECHANISM *mech, uint64_t key,
 }
 
 /*
+ * One IV per message in a batch (iv: per-message IVs replacing the
+ * mechanism's own, or NULL). Encryption must not give n messages the same
+ * IV, so a batch encryption whose mechanism carries one (CBC, CBC-PAD,
+ * CTR's counter block, GCM with pIv) is refused; GCM without pIv has the
+ * node draw a fresh IV per message.
+ */
+struct batch_mechs {
+	Coffer__Mechanism *m;
+	Coffer__GcmParams *gcm;
+	Coffer__CtrParams *ctr;
+};
+
+static int
+batch_mechs(struct coffer_client *c, int kind, const struct cf_mech_wire *mw,
+    size_t n, const uint8_t *const *iv, const size_t *iv_len,
+    struct batch_mechs *bm)
+{
+	const Coffer__Mechanism *m = &mw->m;
+	size_t i;
+
+	*bm = (struct batch_mechs){ 0 };
+	if (kind == COFFER_OP_ENCRYPT && iv == NULL &&
+	    (m->params_case == COFFER__MECHANISM__PARAMS_IV ||
+	    m->params_case == COFFER__MECHANISM__PARAMS_CTR ||
+	    (m->params_case == COFFER__MECHANISM__PARAMS_GCM &&
+	    mw->gcm.iv.len > 0)))
+		return cf_client_fail(c, COFFER_E_MECH_PARAM, "mechanism 0x%lx "
+		    "carries an IV, which %zu messages would share: batches "
+		    "encrypt with node-made IVs (CKM_AES_GCM without pIv) or "
+		    "mechanisms without IV", (unsigned long)m->type, n);
+	if (iv == NULL)
+		return 0;
+	if (kind == COFFER_OP_ENCRYPT)
+		return COFFER_E_INVAL;
+	if ((bm->m = calloc(n, sizeof(*bm->m))) == NULL ||
+	    (bm->gcm = calloc(n, sizeof(*bm->gcm))) == NULL ||
+	    (bm->ctr = calloc(n, sizeof(*bm->ctr))) == NULL)
+		return COFFER_E_NOMEM;
+	for (i = 0; i < n; i++) {
+		ProtobufCBinaryData b = { iv_len[i], (uint8_t *)iv[i] };
+
+		if (iv[i] == NULL && iv_len[i] > 0)
+			return COFFER_E_INVAL;
+		bm->m[i] = *m;
+		switch (m->params_case) {
+		case COFFER__MECHANISM__PARAMS_IV:
+			bm->m[i].iv = b;
+			break;
+		case COFFER__MECHANISM__PARAMS_GCM:
+			bm->gcm[i] = mw->gcm;
+			bm->gcm[i].iv = b;
+			bm->gcm[i].iv_bits = iv_len[i] * 8;
+			bm->m[i].gcm = &bm->gcm[i];
+			break;
+		case COFFER__MECHANISM__PARAMS_CTR:
+			if (iv_len[i] != 16)
+				return cf_client_fail(c, COFFER_E_MECH_PARAM,
+				    "input %zu: a CTR counter block is 16 "
+				    "bytes", i);
+			bm->ctr[i] = mw->ctr;
+			bm->ctr[i].cb = b;
+			bm->m[i].ctr = &bm->ctr[i];
+			break;
+		default:
+			if (iv_len[i] > 0)
+				return cf_client_fail(c, COFFER_E_MECH_PARAM,
+				    "input %zu: mechanism 0x%lx takes no IV",
+				    i, (unsigned long)m->type);
+			break;
+		}
+	}
+	return 0;
+}
+
+static void
+batch_mechs_free(struct batch_mechs *bm)
+{
+	free(bm->m);
+	free(bm->gcm);
+	free(bm->ctr);
+}
+
+/*
  * n one-shot requests of one kind with one key (sig: the signatures to
- * verify, else NULL), pipelined; *resp gets the n responses (free with
- * batch_free). Argument checks as coffer_sign_many.
+ * verify, else NULL; iv: per-message IVs, else NULL), pipelined; *resp
+ * gets the n responses (free with batch_free). Argument checks as
+ * coffer_sign_many.
  */
 static int
 batch_run(struct coffer_client *c, int kind, const CK_MECHANISM *mech,
     uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
     const uint8_t *const *sig, const size_t *sig_len,
+    const uint8_t *const *iv, const size_t *iv_len,
     Coffer__Response ***resp)
 {
 	Coffer__CryptoOneShotReq *body = NULL;
 	Coffer__Request *req = NULL, **reqp = NULL;
 	Coffer__Response **r = NULL;
+	struct batch_mechs bm = { 0 };
 	struct cf_mech_wire mw;
-	size_t i;
+	/* a ciphertext carries its message's tag or padding too */
+	size_t i, lim = kind == COFFER_OP_DECRYPT ? CHUNK + 1024 : CHUNK;
 	int rc;
 
 	*resp = NULL;
@@ -1079,13 +1166,15 @@ batch_run(struct coffer_client *c, int kind, const CK_MECHANISM *mech,
 		if ((in[i] == NULL && in_len[i] > 0) || (sig != NULL &&
 		    sig[i] == NULL && sig_len[i] > 0))
 			return COFFER_E_INVAL;
-		if (in_len[i] > CHUNK || (sig != NULL && sig_len[i] > CHUNK))
+		if (in_len[i] > lim || (sig != NULL && sig_len[i] > CHUNK))
 			return cf_client_fail(c, COFFER_E_DATA_LEN,
 			    "input %zu: over %zu bytes (the one-input calls "
-			    "stream long inputs; batches do not)", i, CHUNK);
+			    "stream long inputs; batches do not)", i, lim);
 	}
 	if ((rc = mech_conv(c, mech, &mw)) != 0)
 		return rc;
+	if ((rc = batch_mechs(c, kind, &mw, n, iv, iv_len, &bm)) != 0)
+		goto out;
 	if ((body = calloc(n, sizeof(*body))) == NULL ||
 	    (req = calloc(n, sizeof(*req))) == NULL ||
 	    (reqp = calloc(n, sizeof(*reqp))) == NULL ||
@@ -1096,7 +1185,7 @@ batch_run(struct coffer_client *c, int kind, const CK_MECHANISM *mech,
 	for (i = 0; i < n; i++) {
 		coffer__crypto_one_shot_req__init(&body[i]);
 		body[i].kind = (Coffer__CryptoKind)kind;
-		body[i].mech = &mw.m;
+		body[i].mech = bm.m != NULL ? &bm.m[i] : &mw.m;
 		body[i].key = key;
 		body[i].data.data = in_len[i] > 0 ? (uint8_t *)in[i] : NULL;
 		body[i].data.len = in_len[i];
@@ -1116,6 +1205,7 @@ batch_run(struct coffer_client *c, int kind, const CK_MECHANISM *mech,
 	*resp = r;
 	r = NULL;
 out:
+	batch_mechs_free(&bm);
 	free(r);
 	free(body);
 	free(req);
@@ -1133,14 +1223,88 @@ batch_free(Coffer__Response **resp, size_t n)
 	free(resp);
 }
 
+/* Copies one answer's data into *out (empty: NULL, 0). */
+static int
+batch_data(const Coffer__Response *r, uint8_t **out, size_t *out_len)
+{
+	const ProtobufCBinaryData *d = &r->crypto_one_shot->data;
+	struct obuf o = { 0 };
+	int rc;
+
+	if ((rc = obuf_add(&o, d->data, d->len)) != 0) {
+		obuf_free(&o);
+		return rc;
+	}
+	obuf_take(&o, out, out_len);
+	return 0;
+}
+
+/*
+ * The outputs of an all-or-nothing batch (signatures, encryptions): each
+ * answer's data to out[i], and with iv the IV the node used to iv[i]
+ * (capacity cap[i], length to iv_len[i]). The first refused input fails
+ * the call, naming it; then nothing is returned.
+ */
+static int
+batch_take(struct coffer_client *c, Coffer__Response **resp, size_t n,
+    uint8_t **out, size_t *out_len, bool enc, uint8_t *const *iv,
+    size_t *iv_len, const size_t *cap)
+{
+	const ProtobufCBinaryData *v;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		if (resp[i]->rc != 0) {
+			rc = cf_client_fail(c, resp[i]->rc, "input %zu: %s", i,
+			    resp[i]->detail != NULL && *resp[i]->detail != '\0' ?
+			    resp[i]->detail : coffer_strerror(resp[i]->rc));
+			break;
+		}
+		if (resp[i]->crypto_one_shot == NULL ||
+		    resp[i]->crypto_one_shot->data.len == 0) {
+			rc = cf_client_fail(c, COFFER_E_PROTO, "input %zu: "
+			    "empty answer", i);
+			break;
+		}
+		v = &resp[i]->crypto_one_shot->iv;
+		if (enc && iv == NULL && v->len > 0) {
+			/* the caller could never decrypt these */
+			rc = cf_client_fail(c, COFFER_E_INVAL, "the node made "
+			    "IVs for these messages: pass iv and iv_len");
+			break;
+		}
+		if (enc && iv != NULL) {
+			if (v->len > cap[i]) {
+				iv_len[i] = v->len;
+				rc = cf_client_fail(c,
+				    COFFER_E_BUFFER_TOO_SMALL, "input %zu: "
+				    "the IV is %zu bytes", i, v->len);
+				break;
+			}
+			if (v->len > 0)
+				memcpy(iv[i], v->data, v->len);
+			iv_len[i] = v->len;
+		}
+		rc = batch_data(resp[i], &out[i], &out_len[i]);
+	}
+	batch_free(resp, n);
+	if (rc != 0) {
+		for (i = 0; i < n; i++) {
+			coffer_free(out[i], out_len[i]);
+			out[i] = NULL;
+			out_len[i] = 0;
+		}
+	}
+	return rc;
+}
+
 int
 coffer_sign_many(struct coffer_client *c, const CK_MECHANISM *mech,
     uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
     uint8_t **sig, size_t *sig_len)
 {
 	Coffer__Response **resp = NULL;
-	const ProtobufCBinaryData *d;
-	struct obuf o;
 	size_t i;
 	int rc;
 
@@ -1155,40 +1319,9 @@ coffer_sign_many(struct coffer_client *c, const CK_MECHANISM *mech,
 	if (n == 0)
 		return 0;
 	if ((rc = batch_run(c, COFFER_OP_SIGN, mech, key, n, in, in_len, NULL,
-	    NULL, &resp)) != 0)
+	    NULL, NULL, NULL, &resp)) != 0)
 		return rc;
-	for (i = 0; i < n; i++) {
-		if (resp[i]->rc != 0) {
-			rc = cf_client_fail(c, resp[i]->rc, "input %zu: %s", i,
-			    resp[i]->detail != NULL && *resp[i]->detail != '\0' ?
-			    resp[i]->detail : coffer_strerror(resp[i]->rc));
-			goto out;
-		}
-		if (resp[i]->crypto_one_shot == NULL ||
-		    resp[i]->crypto_one_shot->data.len == 0) {
-			rc = cf_client_fail(c, COFFER_E_PROTO, "input %zu: "
-			    "empty answer", i);
-			goto out;
-		}
-		d = &resp[i]->crypto_one_shot->data;
-		o = (struct obuf){ 0 };
-		if ((rc = obuf_add(&o, d->data, d->len)) != 0) {
-			obuf_free(&o);
-			goto out;
-		}
-		obuf_take(&o, &sig[i], &sig_len[i]);
-	}
-	rc = 0;
-out:
-	batch_free(resp, n);
-	if (rc != 0) {
-		for (i = 0; i < n; i++) {
-			coffer_free(sig[i], sig_len[i]);
-			sig[i] = NULL;
-			sig_len[i] = 0;
-		}
-	}
-	return rc;
+	return batch_take(c, resp, n, sig, sig_len, false, NULL, NULL, NULL);
 }
 
 int
@@ -1209,13 +1342,88 @@ coffer_verify_many(struct coffer_client *c, const CK_MECHANISM *mech,
 	for (i = 0; i < n; i++)
 		result[i] = COFFER_E_INTERNAL;
 	if ((rc = batch_run(c, COFFER_OP_VERIFY, mech, key, n, in, in_len,
-	    sig, sig_len, &resp)) != 0) {
+	    sig, sig_len, NULL, NULL, &resp)) != 0) {
 		for (i = 0; i < n; i++)
 			result[i] = rc;
 		return rc;
 	}
 	for (i = 0; i < n; i++)
 		result[i] = resp[i]->rc;
+	batch_free(resp, n);
+	return 0;
+}
+
+int
+coffer_encrypt_many(struct coffer_client *c, const CK_MECHANISM *mech,
+    uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
+    uint8_t **out, size_t *out_len, uint8_t *const *iv, size_t *iv_len)
+{
+	Coffer__Response **resp = NULL;
+	size_t i, *cap = NULL;
+	int rc;
+
+	if (c == NULL || mech == NULL || n > COFFER_SIGN_MANY_MAX ||
+	    (n > 0 && (in == NULL || in_len == NULL || out == NULL ||
+	    out_len == NULL)) || ((iv == NULL) != (iv_len == NULL)))
+		return COFFER_E_INVAL;
+	for (i = 0; i < n; i++) {
+		out[i] = NULL;
+		out_len[i] = 0;
+		if (iv != NULL && iv[i] == NULL && iv_len[i] > 0)
+			return COFFER_E_INVAL;
+	}
+	if (n == 0)
+		return 0;
+	/* iv_len[] is both the capacities and the lengths written */
+	if (iv != NULL) {
+		if ((cap = malloc(n * sizeof(*cap))) == NULL)
+			return COFFER_E_NOMEM;
+		memcpy(cap, iv_len, n * sizeof(*cap));
+	}
+	if ((rc = batch_run(c, COFFER_OP_ENCRYPT, mech, key, n, in, in_len,
+	    NULL, NULL, NULL, NULL, &resp)) == 0)
+		rc = batch_take(c, resp, n, out, out_len, true, iv, iv_len,
+		    cap);
+	free(cap);
+	return rc;
+}
+
+int
+coffer_decrypt_many(struct coffer_client *c, const CK_MECHANISM *mech,
+    uint64_t key, size_t n, const uint8_t *const *in, const size_t *in_len,
+    const uint8_t *const *iv, const size_t *iv_len, uint8_t **out,
+    size_t *out_len, int *result)
+{
+	Coffer__Response **resp = NULL;
+	size_t i;
+	int rc;
+
+	if (c == NULL || mech == NULL || n > COFFER_SIGN_MANY_MAX ||
+	    (n > 0 && (in == NULL || in_len == NULL || out == NULL ||
+	    out_len == NULL || result == NULL)) ||
+	    ((iv == NULL) != (iv_len == NULL)))
+		return COFFER_E_INVAL;
+	for (i = 0; i < n; i++) {
+		out[i] = NULL;
+		out_len[i] = 0;
+		result[i] = COFFER_E_INTERNAL;
+	}
+	if (n == 0)
+		return 0;
+	if ((rc = batch_run(c, COFFER_OP_DECRYPT, mech, key, n, in, in_len,
+	    NULL, NULL, iv, iv_len, &resp)) != 0) {
+		for (i = 0; i < n; i++)
+			result[i] = rc;
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		if ((result[i] = resp[i]->rc) != 0)
+			continue;
+		if (resp[i]->crypto_one_shot == NULL)
+			result[i] = COFFER_E_PROTO;
+		else
+			result[i] = batch_data(resp[i], &out[i], &out_len[i]);
+	}
 	batch_free(resp, n);
 	return 0;
 }

@@ -8,7 +8,8 @@
  * after a lost connection, lazy re-login of pooled connections, logout,
  * the request timeout (a node that never answers, with timeouts shorter
  * and longer than one blocking read's slice) and a reply slower than
- * that slice, and coffer_sign_many's pipelined batch.
+ * that slice, and the pipelined batches (coffer_sign_many, verify_many,
+ * encrypt_many with node-made IVs, decrypt_many with an IV per message).
  */
 #include <arpa/inet.h>
 #include <limits.h>
@@ -173,6 +174,35 @@ send_resp(SSL *ssl, Coffer__Response *r)
 	return ok == 1 ? 0 : -1;
 }
 
+/* The fake node's decryption: SHA-256(data || the request's IV). */
+static void
+fake_decrypt(const Coffer__CryptoOneShotReq *o, uint8_t md[32])
+{
+	const ProtobufCBinaryData *iv = NULL;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	if (o->mech != NULL) {
+		switch (o->mech->params_case) {
+		case COFFER__MECHANISM__PARAMS_IV:
+			iv = &o->mech->iv;
+			break;
+		case COFFER__MECHANISM__PARAMS_GCM:
+			iv = &o->mech->gcm->iv;
+			break;
+		case COFFER__MECHANISM__PARAMS_CTR:
+			iv = &o->mech->ctr->cb;
+			break;
+		default:
+			break;
+		}
+	}
+	if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(c, o->data.data, o->data.len) == 1 &&
+	    (iv == NULL || EVP_DigestUpdate(c, iv->data, iv->len) == 1))
+		EVP_DigestFinal_ex(c, md, NULL);
+	EVP_MD_CTX_free(c);
+}
+
 static void
 serve(struct hctx *h, SSL *ssl)
 {
@@ -309,6 +339,19 @@ serve(struct hctx *h, SSL *ssl)
 			coffer__crypto_data_resp__init(&cd);
 			EVP_Digest(o->data.data, o->data.len, md, NULL,
 			    EVP_sha256(), NULL);
+			if (o->kind == COFFER__CRYPTO_KIND__CRYPTO_DECRYPT) {
+				/* SHA-256(data || the request's IV): shows
+				 * which IV reached which message */
+				fake_decrypt(o, md);
+			}
+			if (o->kind == COFFER__CRYPTO_KIND__CRYPTO_ENCRYPT &&
+			    o->mech != NULL && o->mech->params_case ==
+			    COFFER__MECHANISM__PARAMS_GCM &&
+			    o->mech->gcm->iv.len == 0) {
+				/* a "node-made IV": the digest's last 12 */
+				cd.iv.data = md + 20;
+				cd.iv.len = 12;
+			}
 			if (o->kind == COFFER__CRYPTO_KIND__CRYPTO_VERIFY) {
 				if (o->signature.len != sizeof(md) ||
 				    memcmp(o->signature.data, md,
@@ -1086,6 +1129,176 @@ teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* SHA-256(a || b), the fake node's answers. */
+static void
+sha2(const void *a, size_t alen, const void *b, size_t blen, uint8_t md[32])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	assert_non_null(c);
+	assert_int_equal(EVP_DigestInit_ex(c, EVP_sha256(), NULL), 1);
+	assert_int_equal(EVP_DigestUpdate(c, a, alen), 1);
+	if (blen > 0)
+		assert_int_equal(EVP_DigestUpdate(c, b, blen), 1);
+	assert_int_equal(EVP_DigestFinal_ex(c, md, NULL), 1);
+	EVP_MD_CTX_free(c);
+}
+
+/*
+ * coffer_encrypt_many: each answer and the IV the node drew go to their
+ * own message; a mechanism that carries an IV is refused before anything
+ * is sent; a node-made IV needs somewhere to go. coffer_decrypt_many:
+ * each message travels with its own IV (GCM, CBC, CTR), a refused message
+ * fails alone.
+ */
+static void
+test_encrypt_many(void **state)
+{
+	struct srv *s = srv_start(M_NORMAL);
+	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
+	struct coffer_client *c = NULL;
+	CK_GCM_PARAMS g = { NULL, 0, 0, NULL, 0, 128 };
+	CK_MECHANISM m = { CKM_AES_GCM, &g, sizeof(g) };
+	uint8_t ivbuf[16] = { 1 }, ivb[40][16], *ivs[40], *out[40], md[32];
+	const uint8_t *cin[40], *civ[40];
+	CK_AES_CTR_PARAMS ctr = { 32, { 0 } };
+	char bufs[40][16];
+	size_t len[40], olen[40], ivl[40], i, nreq;
+	int res[40];
+
+	(void)state;
+	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
+	for (i = 0; i < 40; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]), "message %zu", i);
+		cin[i] = (const uint8_t *)bufs[i];
+		len[i] = strlen(bufs[i]);
+		ivs[i] = ivb[i];
+		ivl[i] = sizeof(ivb[i]);
+	}
+	assert_int_equal(coffer_encrypt_many(c, &m, 9, 40, cin, len, out,
+	    olen, ivs, ivl), 0);
+	for (i = 0; i < 40; i++) {
+		sha2(cin[i], len[i], NULL, 0, md);
+		assert_int_equal(olen[i], 32);
+		assert_memory_equal(out[i], md, 32);
+		assert_int_equal(ivl[i], 12);
+		assert_memory_equal(ivb[i], md + 20, 12);
+		coffer_free(out[i], olen[i]);
+	}
+	nreq = atomic_load(&s->requests);
+	assert_int_equal(nreq, 40);
+
+	/* IVs the caller would lose, or that do not fit */
+	assert_int_equal(coffer_encrypt_many(c, &m, 9, 3, cin, len, out,
+	    olen, NULL, NULL), COFFER_E_INVAL);
+	assert_non_null(strstr(coffer_client_last_error(c), "iv"));
+	for (i = 0; i < 3; i++)
+		assert_null(out[i]);
+	ivl[1] = 8;
+	assert_int_equal(coffer_encrypt_many(c, &m, 9, 3, cin, len, out,
+	    olen, ivs, ivl), COFFER_E_BUFFER_TOO_SMALL);
+	assert_int_equal(ivl[1], 12);
+	for (i = 0; i < 3; i++)
+		assert_null(out[i]);
+	nreq = atomic_load(&s->requests);
+
+	/* One IV for every message: refused, nothing sent. */
+	g.pIv = ivbuf;
+	g.ulIvLen = 12;
+	assert_int_equal(coffer_encrypt_many(c, &m, 9, 3, cin, len, out,
+	    olen, ivs, ivl), COFFER_E_MECH_PARAM);
+	{
+		CK_MECHANISM cbc = { CKM_AES_CBC_PAD, ivbuf, 16 };
+		CK_MECHANISM cm = { CKM_AES_CTR, &ctr, sizeof(ctr) };
+
+		assert_int_equal(coffer_encrypt_many(c, &cbc, 9, 3, cin, len,
+		    out, olen, ivs, ivl), COFFER_E_MECH_PARAM);
+		assert_int_equal(coffer_encrypt_many(c, &cm, 9, 3, cin, len,
+		    out, olen, ivs, ivl), COFFER_E_MECH_PARAM);
+	}
+	assert_int_equal(atomic_load(&s->requests), nreq);
+
+	/* Decryption: message i with IV i (GCM, CBC-PAD, CTR). */
+	for (i = 0; i < 40; i++) {
+		memset(ivb[i], (int)i, 16);
+		civ[i] = ivb[i];
+		ivl[i] = 12;
+	}
+	assert_int_equal(coffer_decrypt_many(c, &m, 9, 40, cin, len, civ, ivl,
+	    out, olen, res), 0);
+	for (i = 0; i < 40; i++) {
+		assert_int_equal(res[i], 0);
+		sha2(cin[i], len[i], civ[i], 12, md);
+		assert_int_equal(olen[i], 32);
+		assert_memory_equal(out[i], md, 32);
+		coffer_free(out[i], olen[i]);
+	}
+	{
+		CK_MECHANISM cbc = { CKM_AES_CBC_PAD, ivbuf, 16 };
+		CK_MECHANISM cm = { CKM_AES_CTR, &ctr, sizeof(ctr) };
+		CK_MECHANISM ecb = { CKM_AES_ECB, NULL, 0 };
+
+		for (i = 0; i < 3; i++)
+			ivl[i] = 16;
+		cin[1] = (const uint8_t *)"bad";
+		len[1] = 3;
+		assert_int_equal(coffer_decrypt_many(c, &cbc, 9, 3, cin, len,
+		    civ, ivl, out, olen, res), 0);
+		for (i = 0; i < 3; i++) {
+			if (i == 1) {
+				assert_int_equal(res[i], COFFER_E_DATA_LEN);
+				assert_null(out[i]);
+				continue;
+			}
+			assert_int_equal(res[i], 0);
+			sha2(cin[i], len[i], civ[i], 16, md);
+			assert_memory_equal(out[i], md, 32);
+			coffer_free(out[i], olen[i]);
+		}
+		cin[1] = (const uint8_t *)bufs[1];
+		len[1] = strlen(bufs[1]);
+		assert_int_equal(coffer_decrypt_many(c, &cm, 9, 3, cin, len,
+		    civ, ivl, out, olen, res), 0);
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(res[i], 0);
+			sha2(cin[i], len[i], civ[i], 16, md);
+			assert_memory_equal(out[i], md, 32);
+			coffer_free(out[i], olen[i]);
+		}
+		/* no IVs: the mechanism's own for all */
+		assert_int_equal(coffer_decrypt_many(c, &cbc, 9, 2, cin, len,
+		    NULL, NULL, out, olen, res), 0);
+		for (i = 0; i < 2; i++) {
+			sha2(cin[i], len[i], ivbuf, 16, md);
+			assert_memory_equal(out[i], md, 32);
+			coffer_free(out[i], olen[i]);
+		}
+		nreq = atomic_load(&s->requests);
+		ivl[2] = 15;
+		assert_int_equal(coffer_decrypt_many(c, &cm, 9, 3, cin, len,
+		    civ, ivl, out, olen, res), COFFER_E_MECH_PARAM);
+		for (i = 0; i < 3; i++)
+			assert_int_equal(res[i], COFFER_E_MECH_PARAM);
+		assert_int_equal(coffer_decrypt_many(c, &ecb, 9, 3, cin, len,
+		    civ, ivl, out, olen, res), COFFER_E_MECH_PARAM);
+		assert_int_equal(atomic_load(&s->requests), nreq);
+	}
+	assert_int_equal(coffer_decrypt_many(c, &m, 9, 2, cin, len, civ,
+	    NULL, out, olen, res), COFFER_E_INVAL);
+	assert_int_equal(coffer_decrypt_many(c, &m, 9, 2, cin, len, civ, ivl,
+	    out, olen, NULL), COFFER_E_INVAL);
+	assert_int_equal(coffer_encrypt_many(c, &m, 9,
+	    COFFER_SIGN_MANY_MAX + 1, cin, len, out, olen, ivs, ivl),
+	    COFFER_E_INVAL);
+	assert_int_equal(coffer_encrypt_many(c, &m, 9, 0, NULL, NULL, NULL,
+	    NULL, NULL, NULL), 0);
+	assert_int_equal(atomic_load(&s->accepted), 1);
+	assert_int_equal(cf_conn_inflight(), 0);
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
 int
 main(void)
 {
@@ -1106,6 +1319,7 @@ main(void)
 		cmocka_unit_test(test_timeout_short),
 		cmocka_unit_test(test_slow_reply),
 		cmocka_unit_test(test_sign_many),
+		cmocka_unit_test(test_encrypt_many),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
