@@ -17,6 +17,8 @@ COFFER_SIGN = COFFER + ("libcoffer-b16",)
 
 
 def load(path):
+    if path is None:
+        return {"results": []}
     try:
         with open(path) as f:
             return json.load(f)
@@ -44,14 +46,16 @@ def fmt(v, unit=""):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ops")
+    ap.add_argument("--ops", action="append", default=[],
+                    help="throughput JSON (repeatable; results merged)")
     ap.add_argument("--keygen")
     ap.add_argument("--find")
     ap.add_argument("--find-keys", type=int, default=0)
     ap.add_argument("--restart", type=float, default=-1)
     ap.add_argument("--rss-kib", default="")
     a = ap.parse_args()
-    ops, kg, fd = load(a.ops), load(a.keygen), load(a.find)
+    ops = {"results": [r for p in a.ops for r in load(p)["results"]]}
+    kg, fd = load(a.keygen), load(a.find)
     rows = []
 
     def line(name, path, measured, ok, detail):

@@ -163,8 +163,9 @@ targets="$targets;coffer:$work/client.json,name=libcoffer,user=bench,pin-file=$w
 # minimal TLS 1.3 server process on 127.0.0.1, the floor of any networked
 # HSM here (reported beside each line, not judged).
 # The sign lines also run libcoffer's pipelined coffer_sign_many, 16
-# signatures per call (coffer-bench skips the other workloads for it).
-ops_targets="openssl;tls;${targets#openssl;};coffer:$work/client.json,name=libcoffer-b16,user=bench,pin-file=$work/bench.password,batch=16"
+# signatures per call; the bulk lines (1 MiB per request) run without it.
+bulk_targets="openssl;tls;${targets#openssl;}"
+ops_targets="$bulk_targets;coffer:$work/client.json,name=libcoffer-b16,user=bench,pin-file=$work/bench.password,batch=16"
 
 if [ "${BAR_SETUP_ONLY:-0}" = 1 ]; then
 	# For profiling: leave the node running and say how to drive it.
@@ -185,8 +186,12 @@ fi
 echo "run-bar: work directory $work; node pid $pid" >&2
 "$bench" --targets "$ops_targets" --threads "$threads" --seconds "$seconds" \
 	--reps "$reps" --warmup 0.5 --token-keys \
-	--workloads rsa2048-pkcs1-sign,ecdsa-p256-sign,aes256-gcm-1m,random-1m \
+	--workloads rsa2048-pkcs1-sign,ecdsa-p256-sign \
 	--json bar-ops.json | tee bar-ops.txt
+"$bench" --targets "$bulk_targets" --threads "$threads" \
+	--seconds "$seconds" --reps "$reps" --warmup 0.5 --token-keys \
+	--workloads aes256-gcm-1m,random-1m \
+	--json bar-bulk.json | tee bar-bulk.txt
 "$bench" --targets "$targets" --threads "$keygen_threads" \
 	--seconds "$keygen_seconds" --reps "$reps" --warmup 0 --token-keys \
 	--workloads keygen-rsa2048-token --json bar-keygen.json |
@@ -221,6 +226,6 @@ restart_s=$(python3 -c "print('%.2f' % ($active - $t0))" 2>/dev/null ||
 rss_after=$(awk '/VmRSS/ {print $2}' /proc/"$pid"/status 2>/dev/null ||
 	echo 0)
 
-python3 "$top/bench/bar.py" --ops bar-ops.json --keygen bar-keygen.json \
+python3 "$top/bench/bar.py" --ops bar-ops.json --ops bar-bulk.json --keygen bar-keygen.json \
 	--find bar-find.json --find-keys "$find_keys" \
 	--restart "$restart_s" --rss-kib "$rss_before,$rss_keys,$rss_after"
