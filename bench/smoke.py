@@ -18,9 +18,12 @@ SOFTHSM_PATHS = ["/usr/lib/softhsm/libsofthsm2.so",
                  "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"]
 
 
+class SmokeFailure(AssertionError):
+    pass
+
+
 def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
+    raise SmokeFailure(msg)
 
 
 def softhsm_env(work):
@@ -40,6 +43,53 @@ def softhsm_env(work):
                     "--so-pin", "12345678", "--pin", "1234"], env=env,
                    check=True, stdout=subprocess.DEVNULL)
     return mod, env
+
+
+def check(doc, stdout, names, targets, threads=(1, 2), samples=2,
+          stores=()):
+    """Every (workload, target, threads) result present, ok and sane.
+    targets: result target names; stores: those with an object store
+    (find-label must succeed there and fail elsewhere). Exits on the
+    first failure."""
+    if doc["machine"]["nproc"] < 1:
+        fail("machine.nproc")
+    res = doc["results"]
+    seen = set()
+    for x in res:
+        key = (x["workload"], x["target"], x["threads"])
+        seen.add(key)
+        if x["workload"] == "find-label" and x["target"] not in stores:
+            if x["ok"]:
+                fail("%s has no object store for find-label" % x["target"])
+            continue
+        if not x["ok"]:
+            fail("%s: %s" % (key, x.get("error")))
+        for k in ("ops_s", "p50_us", "p99_us", "p999_us"):
+            v = x[k]
+            if not (isinstance(v, (int, float)) and math.isfinite(v)
+                    and v > 0):
+                fail("%s: %s = %r" % (key, k, v))
+        if x["ops"] < samples:  # >= 1 op per sample
+            fail("%s: ops = %r" % (key, x["ops"]))
+        if not x["p50_us"] <= x["p99_us"] <= x["p999_us"]:
+            fail("%s: percentiles out of order" % (key,))
+        if x["bytes"] > 0 and not x["mb_s"] > 0:
+            fail("%s: mb_s = %r" % (key, x["mb_s"]))
+        if len(x["samples"]) != samples:
+            fail("%s: %d samples" % (key, len(x["samples"])))
+        if x["target"] != "openssl" and x["workload"] != "find-label" \
+                and "openssl" in targets and not x["vs_openssl"] > 0:
+            fail("%s: vs_openssl = %r" % (key, x["vs_openssl"]))
+    for t in targets:
+        for n in names:
+            for th in threads:
+                if (n, t, th) not in seen:
+                    fail("missing result %s" % ((n, t, th),))
+    # The summary table names every workload.
+    for n in names:
+        if n not in stdout:
+            fail("summary lacks %s" % n)
+    return res
 
 
 def main():
@@ -76,49 +126,17 @@ def main():
         fail("coffer-bench exited %d" % r.returncode)
     with open(out) as f:
         doc = json.load(f)
-    if doc["machine"]["nproc"] < 1:
-        fail("machine.nproc")
-    res = doc["results"]
-    seen = set()
-    for x in res:
-        key = (x["workload"], x["target"], x["threads"])
-        seen.add(key)
-        if x["workload"] == "find-label" and x["target"] in ("openssl",
-                                                               "tls-min"):
-            if x["ok"]:
-                fail("%s has no object store for find-label" % x["target"])
-            continue
-        if not x["ok"]:
-            fail("%s: %s" % (key, x.get("error")))
-        for k in ("ops_s", "p50_us", "p99_us", "p999_us"):
-            v = x[k]
-            if not (isinstance(v, (int, float)) and math.isfinite(v)
-                    and v > 0):
-                fail("%s: %s = %r" % (key, k, v))
-        if x["ops"] < 2:        # >= 1 op per sample, 2 samples
-            fail("%s: ops = %r" % (key, x["ops"]))
-        if not x["p50_us"] <= x["p99_us"] <= x["p999_us"]:
-            fail("%s: percentiles out of order" % (key,))
-        if x["bytes"] > 0 and not x["mb_s"] > 0:
-            fail("%s: mb_s = %r" % (key, x["mb_s"]))
-        if len(x["samples"]) != 2:
-            fail("%s: %d samples" % (key, len(x["samples"])))
-        if x["target"] != "openssl" and x["workload"] != "find-label" \
-                and not x["vs_openssl"] > 0:
-            fail("%s: vs_openssl = %r" % (key, x["vs_openssl"]))
-    for t in [{"openssl": "openssl", "tls": "tls-min"}.get(t, "softhsm")
-              for t in targets]:
-        for n in names:
-            for th in (1, 2):
-                if (n, t, th) not in seen:
-                    fail("missing result %s" % ((n, t, th),))
-    # The summary table names every workload.
-    for n in names:
-        if n not in r.stdout:
-            fail("summary lacks %s" % n)
+    res = check(doc, r.stdout, names,
+                [{"openssl": "openssl", "tls": "tls-min"}.get(t, "softhsm")
+                 for t in targets],
+                stores=("softhsm",))
     print("ok: %d results, targets %s" % (len(res), ", ".join(
         x["name"] for x in doc["targets"])))
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except SmokeFailure as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)
