@@ -180,8 +180,10 @@ int coffer_encrypt_many(struct coffer_client *, const CK_MECHANISM *,
  * Decrypts n ciphertexts (each at most 1 MiB + 1 KiB: a 1 MiB message
  * with its tag or padding) with one key, pipelined.
  * iv[i]/iv_len[i] give message i its IV, in place of the mechanism's
- * (GCM's pIv, the CBC/CBC-PAD IV, CTR's 16-byte counter block); the other
- * parameters (GCM's AAD and tag length, CTR's counter bits) are shared.
+ * (GCM's pIv, the CBC/CBC-PAD IV, CTR's 16-byte counter block; the
+ * mechanism's own parameters must still be well formed: CBC needs a
+ * 16-byte placeholder, GCM may leave pIv NULL); the other parameters
+ * (GCM's AAD and tag length, CTR's counter bits) are shared.
  * iv and iv_len NULL: the mechanism as given for every message. Returns 0
  * when every message got an answer: result[i] is then 0 with
  * out[i]/out_len[i] the plaintext (free with coffer_free), or the node's
