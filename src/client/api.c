@@ -27,7 +27,7 @@ static void
 free_resp(Coffer__Response *r)
 {
 	if (r != NULL)
-		coffer__response__free_unpacked(r, NULL);
+		coffer__response__free_unpacked(r, &cf_resp_alloc);
 }
 
 /* --- names ---------------------------------------------------------------- */

@@ -10,6 +10,7 @@
  * free; nothing prints, exits or aborts on bad input.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,31 @@
 #include "common/secmem.h"
 #include "common/util.h"
 #include "common/wire.h"
+
+/*
+ * Responses carry plaintext, random bytes and wrapped keys: every buffer
+ * protobuf-c allocates while decoding one is wiped when it is freed (the
+ * bulk data buffers are usually handed to the caller instead, who frees
+ * them with coffer_free, which wipes too).
+ */
+static void *
+resp_alloc(void *data, size_t n)
+{
+	(void)data;
+	return malloc(n);
+}
+
+static void
+resp_free(void *data, void *p)
+{
+	(void)data;
+	if (p == NULL)
+		return;
+	cf_cleanse(p, malloc_usable_size(p));
+	free(p);
+}
+
+ProtobufCAllocator cf_resp_alloc = { resp_alloc, resp_free, NULL };
 
 /* --- per-thread error detail ------------------------------------------- */
 
@@ -472,7 +498,7 @@ exchange(struct coffer_client *c, struct cf_conn *conn, Coffer__Request *req,
 	if ((rc = cf_conn_read_frame(conn, CF_CLI_MAX_RESPONSE, deadline, &in,
 	    &inlen, err, errlen)) != 0)
 		goto out;
-	if ((r = coffer__response__unpack(NULL, inlen, in)) == NULL) {
+	if ((r = coffer__response__unpack(&cf_resp_alloc, inlen, in)) == NULL) {
 		cf_strlcpy(err, "malformed response", errlen);
 		rc = COFFER_E_PROTO;
 		goto out;
@@ -492,7 +518,7 @@ out:
 	if (begun)
 		cf_conn_req_end();
 	if (r != NULL)
-		coffer__response__free_unpacked(r, NULL);
+		coffer__response__free_unpacked(r, &cf_resp_alloc);
 	if (frame != NULL) {
 		if (secret)
 			cf_free_secret(frame, flen);
@@ -585,7 +611,7 @@ exchange_many(struct coffer_client *c, struct cf_conn *conn,
 			if ((rc = cf_conn_read_frame(conn, CF_CLI_MAX_RESPONSE,
 			    deadline, &in, &inlen, err, errlen)) != 0)
 				break;
-			r = coffer__response__unpack(NULL, inlen, in);
+			r = coffer__response__unpack(&cf_resp_alloc, inlen, in);
 			/* Responses may carry plaintext or wrapped keys. */
 			cf_conn_wipe_buf(conn, inlen);
 			if (r == NULL) {
@@ -600,7 +626,7 @@ exchange_many(struct coffer_client *c, struct cf_conn *conn,
 				snprintf(err, errlen, "response id %llu matches "
 				    "no request of the batch",
 				    (unsigned long long)r->id);
-				coffer__response__free_unpacked(r, NULL);
+				coffer__response__free_unpacked(r, &cf_resp_alloc);
 				rc = COFFER_E_PROTO;
 				break;
 			}
@@ -613,7 +639,7 @@ out:
 	if (rc != 0) {
 		for (i = 0; i < n; i++) {
 			if (resps[i] != NULL)
-				coffer__response__free_unpacked(resps[i], NULL);
+				coffer__response__free_unpacked(resps[i], &cf_resp_alloc);
 			resps[i] = NULL;
 		}
 	}
@@ -656,7 +682,7 @@ sync_session(struct coffer_client *c, struct cf_conn *conn, char *err,
 		if ((rc = exchange(c, conn, &req, false, &resp, err,
 		    errlen)) != 0)
 			goto out;
-		coffer__response__free_unpacked(resp, NULL);
+		coffer__response__free_unpacked(resp, &cf_resp_alloc);
 		resp = NULL;
 		conn->logged_gen = 0;
 	}
@@ -680,7 +706,7 @@ sync_session(struct coffer_client *c, struct cf_conn *conn, char *err,
 	conn->logged_gen = gen;
 out:
 	if (resp != NULL)
-		coffer__response__free_unpacked(resp, NULL);
+		coffer__response__free_unpacked(resp, &cf_resp_alloc);
 	cf_free_secret_str(user);
 	cf_free_secret_str(pass);
 	return rc;
@@ -747,7 +773,7 @@ call_impl(struct coffer_client *c, Coffer__Request *req, unsigned flags,
 		if (rc == 0 && !unknown_done && (flags & CF_CALL_WRITE) &&
 		    resp->rc == COFFER_E_UNKNOWN_OUTCOME) {
 			unknown_done = true;
-			coffer__response__free_unpacked(resp, NULL);
+			coffer__response__free_unpacked(resp, &cf_resp_alloc);
 			resp = NULL;
 			checkin(c, conn, true);
 			conn = NULL;
@@ -757,7 +783,7 @@ call_impl(struct coffer_client *c, Coffer__Request *req, unsigned flags,
 		if (rc == 0 && resp->rc == COFFER_E_UNAVAILABLE && failover &&
 		    tried < c->cfg.nservers) {
 			avoid = conn->server;
-			coffer__response__free_unpacked(resp, NULL);
+			coffer__response__free_unpacked(resp, &cf_resp_alloc);
 			resp = NULL;
 			checkin(c, conn, true);
 			conn = NULL;
@@ -806,7 +832,7 @@ out:
 	if (conn != NULL)
 		checkin(c, conn, true);
 	if (resp != NULL)
-		coffer__response__free_unpacked(resp, NULL);
+		coffer__response__free_unpacked(resp, &cf_resp_alloc);
 	if (flags & CF_CALL_WRITE) {
 		cf_cleanse(idem, sizeof(idem));
 		req->idem.data = NULL;
@@ -878,7 +904,7 @@ out:
 	if (rc != 0) {
 		for (i = 0; i < n; i++) {
 			if (resps[i] != NULL)
-				coffer__response__free_unpacked(resps[i], NULL);
+				coffer__response__free_unpacked(resps[i], &cf_resp_alloc);
 			resps[i] = NULL;
 		}
 		set_detail(c, err[0] != '\0' ? err : coffer_strerror(rc));
@@ -1124,7 +1150,7 @@ drop_session(struct coffer_client *c, struct cf_conn *conn)
 	req.body_case = COFFER__REQUEST__BODY_LOGOUT;
 	req.logout = &lo;
 	if (exchange(c, conn, &req, false, &resp, err, sizeof(err)) == 0) {
-		coffer__response__free_unpacked(resp, NULL);
+		coffer__response__free_unpacked(resp, &cf_resp_alloc);
 		conn->logged_gen = 0;
 	}
 }
@@ -1211,7 +1237,7 @@ out:
 	if (conn != NULL)
 		checkin(c, conn, true);
 	if (resp != NULL)
-		coffer__response__free_unpacked(resp, NULL);
+		coffer__response__free_unpacked(resp, &cf_resp_alloc);
 	if (rc != 0)
 		set_detail(c, err[0] != '\0' ? err : coffer_strerror(rc));
 	return rc;
@@ -1260,7 +1286,7 @@ coffer_logout(struct coffer_client *c)
 			cf_strlcpy(err, resp->detail != NULL ? resp->detail :
 			    "", sizeof(err));
 		}
-		coffer__response__free_unpacked(resp, NULL);
+		coffer__response__free_unpacked(resp, &cf_resp_alloc);
 		resp = NULL;
 		conn->logged_gen = 0;
 		conn->next = keep;
@@ -1275,7 +1301,7 @@ coffer_logout(struct coffer_client *c)
 		rc = cf_client_call(c, &req, CF_CALL_RAW,
 		    COFFER__RESPONSE__BODY_LOGOUT, &resp, NULL, NULL);
 		if (resp != NULL)
-			coffer__response__free_unpacked(resp, NULL);
+			coffer__response__free_unpacked(resp, &cf_resp_alloc);
 		return rc;
 	}
 	if (rc != 0)

@@ -23,6 +23,9 @@
 #include <coffer/coffer.h>
 #include "coffer.pb-c.h"
 
+/* protobuf-c allocator of every decoded response: wipes on free. */
+extern ProtobufCAllocator cf_resp_alloc;
+
 #define CF_CLI_MAX_SERVERS 32
 #define CF_CLI_MAX_CONNS 64
 #define CF_CLI_DEFAULT_TIMEOUT_MS 10000u
@@ -174,7 +177,8 @@ typedef void (*cf_call_hook)(struct coffer_client *, struct cf_conn *,
 
 /*
  * Sends req (its id, min_index and idem are filled in here) and returns the
- * node's response in *resp (free with coffer__response__free_unpacked) when
+ * node's response in *resp (free with coffer__response__free_unpacked and
+ * &cf_resp_alloc, the wiping allocator it was decoded with) when
  * the node answered rc 0 with the expected body case. Otherwise returns the
  * rc and records the detail for coffer_client_last_error().
  */
