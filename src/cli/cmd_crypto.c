@@ -11,9 +11,11 @@
  * decryption reads the IV from the start of the input. ECDSA signatures
  * are written as DER ECDSA-Sig-Value (as openssl makes them) unless --raw.
  */
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -296,6 +298,115 @@ ec_order_len(struct cli *c, uint64_t h, size_t *len)
 	return 0;
 }
 
+/*
+ * `crypto sign --out DIR FILE...`: the files' signatures in one pipelined
+ * call (coffer_sign_many), each written to DIR/NAME.sig (NAME: the file's
+ * base name) in the format of a single signature. Each file at most
+ * 1 MiB; larger ones are signed alone with --in.
+ */
+static int
+sign_files(struct cli *c, const struct cli_mech *cm, uint64_t key)
+{
+	size_t n = (size_t)c->argc, i, j, der_len = 0;
+	const char *const *files = (const char *const *)c->argv;
+	uint8_t **in = NULL, **sig = NULL, *der = NULL;
+	size_t *len = NULL, *slen = NULL;
+	char **outp = NULL, *dup = NULL;
+	struct cli_sink sink = { 0 };
+	json_t *arr = NULL;
+	struct stat st;
+	int rc;
+
+	if (c->o.in != NULL)
+		return cli_usage(c, "give the files as operands or one --in, "
+		    "not both");
+	if (c->o.out == NULL || c->o.hex)
+		return cli_usage(c, "signing several files needs --out DIR "
+		    "(and no --hex)");
+	if (stat(c->o.out, &st) != 0 || !S_ISDIR(st.st_mode))
+		return cli_usage(c, "--out %s: not a directory", c->o.out);
+	if ((in = calloc(n, sizeof(*in))) == NULL ||
+	    (sig = calloc(n, sizeof(*sig))) == NULL ||
+	    (len = calloc(n, sizeof(*len))) == NULL ||
+	    (slen = calloc(n, sizeof(*slen))) == NULL ||
+	    (outp = calloc(n, sizeof(*outp))) == NULL ||
+	    (arr = json_array()) == NULL) {
+		rc = COFFER_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((dup = strdup(files[i])) == NULL ||
+		    asprintf(&outp[i], "%s/%s.sig", c->o.out,
+		    basename(dup)) < 0) {
+			outp[i] = NULL;
+			rc = COFFER_E_NOMEM;
+			goto out;
+		}
+		free(dup);
+		dup = NULL;
+		for (j = 0; j < i; j++)
+			if (strcmp(outp[i], outp[j]) == 0) {
+				rc = cli_usage(c, "%s and %s would both be "
+				    "signed into %s", files[j], files[i],
+				    outp[i]);
+				goto out;
+			}
+	}
+	for (i = 0; i < n; i++)
+		if ((rc = cli_read_file(c, files[i], 1u << 20, &in[i],
+		    &len[i])) != 0)
+			goto out;
+	if ((rc = coffer_sign_many(c->client, &cm->m, key, n,
+	    (const uint8_t *const *)in, len, sig, slen)) != 0) {
+		rc = op_fail(c, rc, cm, key);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((cm->def->flags & MF_ECDSA) && !c->o.raw &&
+		    (rc = ecdsa_to_der(sig[i], slen[i], &der,
+		    &der_len)) != 0) {
+			rc = cli_fail(c, rc, "the node's ECDSA signature is "
+			    "not r||s");
+			goto out;
+		}
+		if ((rc = cli_sink_open(c, &sink, outp[i], false,
+		    0644)) != 0 || (rc = cli_sink_write(c, &sink,
+		    der != NULL ? der : sig[i], der != NULL ? der_len :
+		    slen[i])) != 0 || (rc = cli_sink_commit(c, &sink)) != 0)
+			goto out;
+		cli_sink_close(&sink);
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:I}", "in",
+		    files[i], "out", outp[i], "bytes", (json_int_t)(der !=
+		    NULL ? der_len : slen[i])));
+		if (!c->o.json)
+			cli_info(c, "%s -> %s", files[i], outp[i]);
+		OPENSSL_free(der);
+		der = NULL;
+	}
+	if (c->o.json) {
+		cli_json_print(json_pack("{s:I, s:s, s:O}", "key",
+		    (json_int_t)key, "mech", cm->def->name, "signatures",
+		    arr));
+	}
+	rc = 0;
+ out:
+	cli_sink_close(&sink);
+	OPENSSL_free(der);
+	free(dup);
+	json_decref(arr);
+	for (i = 0; i < n && in != NULL; i++) {
+		coffer_free(in[i], len[i]);
+		coffer_free(sig[i], slen[i]);
+		free(outp[i]);
+	}
+	free(in);
+	free(sig);
+	free(len);
+	free(slen);
+	free(outp);
+	return rc;
+}
+
 static int
 sign_or_verify(struct cli *c, unsigned use, const char *mech, bool verify)
 {
@@ -312,6 +423,8 @@ sign_or_verify(struct cli *c, unsigned use, const char *mech, bool verify)
 	if ((rc = op_key(c, &cm, verify ? COFFER_OP_VERIFY : COFFER_OP_SIGN,
 	    &key)) != 0)
 		return rc;
+	if (!verify && c->argc > 0)
+		return sign_files(c, &cm, key);
 	if (verify) {
 		if ((rc = cli_read_file(c, c->o.sig, 1u << 16, &sig,
 		    &sig_len)) != 0)

@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 
+#include "coffer/coffer_objects.h"
 #include "cli.h"
 
 struct cli_optdef {
@@ -407,14 +408,17 @@ const struct cli_cmd cli_cmds[] = {
 	  NULL },
 	{ "crypto", "sign", cmd_crypto_sign, CLI_LOGIN_YES, CLI_F_CONNECT,
 	  KEYSEL_OPTS | OPTB(OPT_IN) | OPTB(OPT_OUT) | OPTB(OPT_HEX) |
-	  OPTB(OPT_RAW), OPTB(OPT_MECH), 0, 0, NULL,
+	  OPTB(OPT_RAW), OPTB(OPT_MECH), 0, COFFER_SIGN_MANY_MAX, "[FILE...]",
 	  "sign (or MAC) --in FILE; the signature to --out FILE",
 	  "MECH: rsa-pkcs-sha1|224|256|384|512, rsa-pss-sha1|...|512 (MGF1\n"
 	  "with the same hash, salt = hash length), ecdsa-sha1|...|512,\n"
 	  "eddsa, hmac-sha1|224|256|384|512, aes-cmac; single-part on\n"
 	  "pre-hashed input: rsa-pkcs (DigestInfo), rsa-pss (SHA-256\n"
 	  "parameters), rsa-x-509, ecdsa. Of a key pair, the private half is\n"
-	  "used.", "mech=MECH out=FILE" },
+	  "used. With FILE operands (up to 256, each at most 1 MiB), all are\n"
+	  "signed in one pipelined call and each signature goes to\n"
+	  "--out DIR as NAME.sig (NAME: the file's base name).",
+	  "mech=MECH out=FILE" },
 	{ "crypto", "verify", cmd_crypto_verify, CLI_LOGIN_YES, CLI_F_CONNECT,
 	  KEYSEL_OPTS | OPTB(OPT_IN) | OPTB(OPT_RAW),
 	  OPTB(OPT_MECH) | OPTB(OPT_SIG), 0, 0, NULL,

@@ -185,6 +185,44 @@ def test_signatures_with_openssl():
         # An imported public key cannot sign.
         alice.fails("crypto", "sign", "--label", "o-rsa", "--mech",
                     "rsa-pkcs-sha256", "--in", small, "--out", sig)
+
+        # Several files in one call (coffer_sign_many): each signature to
+        # --out DIR as NAME.sig, verified by openssl; refusals are usage
+        # errors or name the file, and write nothing.
+        files = [write(env, "f%d.txt" % i, os.urandom(i * 997))
+                 for i in range(1, 6)]
+        sigdir = path(env, "sigs")
+        os.makedirs(sigdir)
+        for mech, key, md, opts in (("ecdsa-sha256", "p256", "sha256", ()),
+                                    ("rsa-pss-sha256", "rsa", "sha256",
+                                     pss)):
+            j = alice.json("crypto", "sign", "--label", key, "--mech", mech,
+                           "--out", sigdir, *files)
+            assert len(j["signatures"]) == 5, j
+            for f, e in zip(files, j["signatures"]):
+                out = os.path.join(sigdir, os.path.basename(f) + ".sig")
+                assert e["in"] == f and e["out"] == out, e
+                p = dgst(md, key, out, f, *opts)
+                assert p.returncode == 0 and b"Verified OK" in p.stdout, \
+                    (mech, f, p.stdout, p.stderr)
+        p = alice.fails("crypto", "sign", "--label", "p256", "--mech",
+                        "ecdsa-sha256", *files)
+        assert p.returncode == EXIT_USAGE and "--out DIR" in p.stderr, \
+            p.stderr
+        p = alice.fails("crypto", "sign", "--label", "p256", "--mech",
+                        "ecdsa-sha256", "--out", files[0], *files)
+        assert p.returncode == EXIT_USAGE and "not a directory" in p.stderr
+        os.makedirs(path(env, "sub"))
+        twin = write(env, "sub/f1.txt", b"other")
+        empty = path(env, "empty")
+        os.makedirs(empty)
+        p = alice.fails("crypto", "sign", "--label", "p256", "--mech",
+                        "ecdsa-sha256", "--out", empty, files[0], twin)
+        assert p.returncode == EXIT_USAGE and "both" in p.stderr, p.stderr
+        p = alice.fails("crypto", "sign", "--label", "p256", "--mech",
+                        "ecdsa-sha256", "--out", empty, files[0], big)
+        assert big in p.stderr and "larger than" in p.stderr, p.stderr
+        assert os.listdir(empty) == [], "a refused batch wrote files"
     finally:
         env.close()
 
