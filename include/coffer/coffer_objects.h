@@ -135,8 +135,9 @@ int coffer_sign(struct coffer_client *, const CK_MECHANISM *, uint64_t key,
     const uint8_t *in, size_t in_len, uint8_t **sig, size_t *sig_len);
 /*
  * Signs n inputs (each at most 1 MiB) with one key in one round trip per
- * 32 inputs: the requests are pipelined on one connection (one write per
- * 32, the replies matched by id; docs/PROTOCOL.md), which saves the
+ * window of at most 32 inputs and 64 KiB of requests: the requests are
+ * pipelined on one connection (one write per window, the replies matched
+ * by id; docs/PROTOCOL.md), which saves the
  * per-call round trip and wake-ups of n coffer_sign() calls
  * (docs/PERFORMANCE.md). On success
  * sig[i]/sig_len[i] receive signature i (free each with coffer_free). If

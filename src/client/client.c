@@ -445,10 +445,7 @@ pack_frame(struct cf_conn *conn, const Coffer__Request *req, bool secret,
 			return COFFER_E_NOMEM;
 	} else if ((rc = cf_conn_buf(conn, n + 4, &p)) != 0)
 		return rc;
-	p[0] = (uint8_t)(n >> 24);
-	p[1] = (uint8_t)(n >> 16);
-	p[2] = (uint8_t)(n >> 8);
-	p[3] = (uint8_t)n;
+	cf_frame_hdr(p, (uint32_t)n);
 	if (coffer__request__pack(req, p + 4) != n) {
 		if (secret)
 			cf_free_secret(p, n + 4);
@@ -590,10 +587,7 @@ exchange_many(struct coffer_client *c, struct cf_conn *conn,
 		}
 		for (i = w, off = 0; i < end; i++) {
 			sz = coffer__request__get_packed_size(reqs[i]);
-			buf[off] = (uint8_t)(sz >> 24);
-			buf[off + 1] = (uint8_t)(sz >> 16);
-			buf[off + 2] = (uint8_t)(sz >> 8);
-			buf[off + 3] = (uint8_t)sz;
+			cf_frame_hdr(buf + off, (uint32_t)sz);
 			if (coffer__request__pack(reqs[i], buf + off + 4) !=
 			    sz) {
 				cf_conn_wipe_buf(conn, total);

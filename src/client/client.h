@@ -199,8 +199,9 @@ int cf_client_call_at(struct coffer_client *, Coffer__Request *req,
 
 /*
  * n read-only requests (no writes, no passwords) pipelined on one
- * connection to `server` (or any): one write per window of 32 requests,
- * then that window's responses, matched by id.
+ * connection to `server` (or any): one write per window (at most 32
+ * requests and 64 KiB of them, client.c), then that window's responses,
+ * matched by id.
  * 0 with every resps[i] set, each carrying its own rc (a node error on one
  * request does not fail the others); a local error (connection,
  * protocol, a successful response of another type than expect) fails
