@@ -67,6 +67,12 @@ int coffer_role_from_name(const char *name);
  * Client configuration. Either loaded from a JSON file or filled in by the
  * caller. JSON keys (all optional except servers):
  *   "servers":        ["host:port", ...]           (1..32 entries)
+ *                     or "unix:PATH": a node's local socket (node
+ *                     configuration "unix_socket"; frames without TLS,
+ *                     the socket's directory and owner are checked
+ *                     instead of a certificate; a relative PATH is
+ *                     relative to the configuration file). With only
+ *                     unix: servers no trust_anchor or pin is needed.
  *   "trust_anchor":   "path/to/customer-ca.pem"    (verify node cert chain)
  *   "server_name":    "name checked against the node certificate" (optional)
  *   "pin_sha256":     "hex sha256 of the node's bootstrap cert DER"

@@ -1005,7 +1005,8 @@ coffer_client_new(const struct coffer_config *cfg, struct coffer_client **out,
 		cf_strlcpy(errbuf, "no servers configured", errlen);
 		return COFFER_E_CONFIG;
 	}
-	if (!cfg->have_pin && cfg->trust_anchor == NULL) {
+	if (!cfg->have_pin && cfg->trust_anchor == NULL &&
+	    !cf_config_all_unix(cfg)) {
 		cf_strlcpy(errbuf, "neither trust_anchor nor pin_sha256 is set: "
 		    "refusing to trust any certificate", errlen);
 		return COFFER_E_CONFIG;

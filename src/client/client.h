@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <openssl/ssl.h>
@@ -53,11 +54,13 @@ struct coffer_config {
 	unsigned spin_us;
 };
 
-/* One TLS connection of the pool. */
+/* One connection of the pool: TLS, or plain on a node's unix socket. */
 struct cf_conn {
 	int fd;
-	SSL *ssl;
+	SSL *ssl;			/* NULL when plain */
+	BIO *rbio;			/* plain: read-ahead buffer BIO */
 	BIO *wbio;			/* write buffer over the socket */
+	bool plain;
 	uint8_t *buf;			/* frames out and in, reused */
 	size_t cap;
 	size_t server;			/* index into cfg.servers */
@@ -124,6 +127,8 @@ struct coffer_client {
 /* --- config.c ------------------------------------------------------------ */
 int cf_config_copy(const struct coffer_config *, struct coffer_config *dst);
 void cf_config_clear(struct coffer_config *);
+/* Every server is "unix:PATH": no certificate to verify. */
+bool cf_config_all_unix(const struct coffer_config *);
 
 /* --- conn.c -------------------------------------------------------------- */
 /* TLS context for cfg; detail in err on failure (COFFER_E_CONFIG/E_TLS). */
@@ -236,5 +241,12 @@ int cf_client_replace_creds(struct coffer_client *, const char *match_user,
 
 /* Safe bounded copy (always NUL-terminates when n > 0). */
 void cf_strlcpy(char *dst, const char *src, size_t n);
+/* "unix:PATH" server addresses: a node's local socket, plain frames. */
+#define CF_UNIX_PATH_MAX 107		/* sockaddr_un.sun_path - NUL */
+static inline bool
+cf_is_unix_addr(const char *s)
+{
+	return s != NULL && strncmp(s, "unix:", 5) == 0;
+}
 
 #endif

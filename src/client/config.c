@@ -131,6 +131,17 @@ out:
 	return rc;
 }
 
+bool
+cf_config_all_unix(const struct coffer_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nservers; i++)
+		if (!cf_is_unix_addr(cfg->servers[i]))
+			return false;
+	return cfg->nservers > 0;
+}
+
 int
 coffer_config_add_server(struct coffer_config *cfg, const char *host_port)
 {
@@ -142,8 +153,13 @@ coffer_config_add_server(struct coffer_config *cfg, const char *host_port)
 		return COFFER_E_INVAL;
 	if (cfg->nservers >= CF_CLI_MAX_SERVERS)
 		return COFFER_E_CONFIG;
-	if (cf_parse_host_port(host_port, host, sizeof(host), &port) != 0 ||
-	    port == 0)
+	if (cf_is_unix_addr(host_port)) {
+		/* "unix:PATH": a node's local socket (plain frames). */
+		if (host_port[5] == '\0' ||
+		    strlen(host_port + 5) > CF_UNIX_PATH_MAX)
+			return COFFER_E_CONFIG;
+	} else if (cf_parse_host_port(host_port, host, sizeof(host),
+	    &port) != 0 || port == 0)
 		return COFFER_E_CONFIG;
 	if ((s = strdup(host_port)) == NULL)
 		return COFFER_E_NOMEM;
@@ -300,8 +316,11 @@ get_uint(json_t *v, const char *key, unsigned lo, unsigned hi, unsigned *dst,
 }
 
 static int
-load_servers(struct coffer_config *cfg, json_t *v, char *err, size_t errlen)
+load_servers(struct coffer_config *cfg, json_t *v, const char *dir, char *err,
+    size_t errlen)
 {
+	const char *s;
+	char *abs = NULL, *full = NULL;
 	json_t *e;
 	size_t i;
 	int rc;
@@ -324,12 +343,28 @@ load_servers(struct coffer_config *cfg, json_t *v, char *err, size_t errlen)
 			seterr(err, errlen, "servers[%zu] must be a string", i);
 			return COFFER_E_CONFIG;
 		}
-		rc = coffer_config_add_server(cfg, json_string_value(e));
+		s = json_string_value(e);
+		/* A relative socket path is relative to this file's
+		 * directory, like the other paths here. */
+		if (cf_is_unix_addr(s) && s[5] != '\0' && s[5] != '/') {
+			if (resolve_path(dir, s + 5, &abs) != 0 ||
+			    asprintf(&full, "unix:%s", abs) < 0) {
+				free(abs);
+				return COFFER_E_NOMEM;
+			}
+			free(abs);
+			abs = NULL;
+			rc = coffer_config_add_server(cfg, full);
+			free(full);
+			full = NULL;
+		} else
+			rc = coffer_config_add_server(cfg, s);
 		if (rc == COFFER_E_NOMEM)
 			return rc;
 		if (rc != 0) {
-			seterr(err, errlen, "servers[%zu]: \"%s\" is not "
-			    "host:port", i, json_string_value(e));
+			seterr(err, errlen, "servers[%zu]: \"%s\" is neither "
+			    "host:port nor unix:PATH (at most %d bytes)", i, s,
+			    CF_UNIX_PATH_MAX);
 			return COFFER_E_CONFIG;
 		}
 	}
@@ -379,7 +414,7 @@ coffer_config_load_err(const char *path, struct coffer_config **out,
 
 	json_object_foreach(root, key, v) {
 		if (strcmp(key, "servers") == 0) {
-			rc = load_servers(cfg, v, err, errlen);
+			rc = load_servers(cfg, v, dir, err, errlen);
 		} else if (strcmp(key, "trust_anchor") == 0) {
 			rc = get_path(v, key, dir, &cfg->trust_anchor, err,
 			    errlen);

@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -214,6 +216,10 @@ cf_tls_ctx_new(const struct coffer_config *cfg, SSL_CTX **out, char *err,
 			goto out;
 		}
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	} else if (cfg != NULL && cf_config_all_unix(cfg)) {
+		/* No TLS server to trust: any TLS peer fails verification
+		 * (no anchor is loaded). */
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	} else if (cfg != NULL) {
 		seterr(err, errlen, "neither trust_anchor nor pin_sha256 is "
 		    "set: refusing to trust any certificate");
@@ -393,6 +399,76 @@ out:
 }
 
 /*
+ * Connects to a node's local socket ("unix:PATH"). TLS is not used there,
+ * so what the certificate check does for TCP -- this is the node -- is
+ * done with the file system and the kernel: the socket's directory must
+ * be writable by nobody but its owner, that owner must be root or the
+ * node's user, and the socket file must belong to the process that
+ * listens on it (SO_PEERCRED). A user who could place a socket of their
+ * own at PATH fails one of these, and no password is sent to them.
+ */
+static int
+unix_connect(const char *addr, uint64_t deadline, int *fdp, char *err,
+    size_t errlen)
+{
+	const char *path = addr + 5;
+	struct sockaddr_un sa;
+	struct timeval tv;
+	struct ucred cr;
+	struct stat dst, sst;
+	char dir[sizeof(sa.sun_path)];
+	socklen_t cl = sizeof(cr);
+	int fd, ms;
+
+	*fdp = -1;
+	if (cf_unix_path(path, &sa, dir) != 0) {
+		seterr(err, errlen, "%s: not unix:PATH", addr);
+		return COFFER_E_CONFIG;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		seterr(err, errlen, "%s: %s", addr, strerror(errno));
+		return COFFER_E_CONNECT;
+	}
+	/* connect() waits only while the node's backlog is full. */
+	ms = remaining_ms(deadline);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (errno == EINTR)
+			continue;
+		seterr(err, errlen, "%s: %s", addr, errno == EAGAIN ?
+		    "the node's backlog is full" : strerror(errno));
+		close(fd);
+		return COFFER_E_CONNECT;
+	}
+	tv.tv_sec = tv.tv_usec = 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) != 0 ||
+	    stat(dir, &dst) != 0 || lstat(path, &sst) != 0) {
+		seterr(err, errlen, "%s: cannot check who serves it: %s", addr,
+		    strerror(errno));
+		close(fd);
+		return COFFER_E_CONNECT;
+	}
+	if ((dst.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+	    (dst.st_uid != 0 && dst.st_uid != cr.uid) ||
+	    !S_ISSOCK(sst.st_mode) || sst.st_uid != cr.uid) {
+		seterr(err, errlen, "%s: refusing the socket: its directory "
+		    "must be writable only by its owner (root or the node's "
+		    "user) and the socket must belong to the node's user "
+		    "(directory mode %04o owner %u, socket owner %u, node "
+		    "user %u)", addr, (unsigned)(dst.st_mode & 07777),
+		    (unsigned)dst.st_uid, (unsigned)sst.st_uid,
+		    (unsigned)cr.uid);
+		close(fd);
+		return COFFER_E_TLS;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/*
  * Makes fd blocking with each recv() bounded by CF_BLOCK_SLICE_MS. Every
  * call but the reply wait passes MSG_DONTWAIT, so nothing else changes.
  * False (fd left non-blocking, replies waited for in poll) on failure.
@@ -458,6 +534,53 @@ ssl_wait(struct cf_conn *c, int ret, uint64_t deadline, int *sslerr)
 	return COFFER_E_IO;
 }
 
+/* Waits for what a failed BIO call on a plain connection needs. */
+static int
+plain_wait(struct cf_conn *c, BIO *b, uint64_t deadline)
+{
+	if (BIO_should_retry(b)) {
+		if (BIO_should_read(b))
+			return wait_input(c, deadline);
+		return wait_fd(c->fd, POLLOUT, deadline);
+	}
+	if (errno == 0 || errno == ECONNRESET || errno == EPIPE)
+		return COFFER_E_CLOSED;
+	return COFFER_E_IO;
+}
+
+/* SSL_write_ex / SSL_read_ex, or the buffer BIOs of a plain connection;
+ * on failure, the wait they ask for (or why not). */
+static int
+io_write(struct cf_conn *c, const uint8_t *p, size_t n, size_t *w)
+{
+	return c->plain ? BIO_write_ex(c->wbio, p, n, w) :
+	    SSL_write_ex(c->ssl, p, n, w);
+}
+
+static int
+io_read(struct cf_conn *c, uint8_t *p, size_t n, size_t *got)
+{
+	return c->plain ? BIO_read_ex(c->rbio, p, n, got) :
+	    SSL_read_ex(c->ssl, p, n, got);
+}
+
+static int
+io_wait(struct cf_conn *c, BIO *b, int ret, uint64_t deadline)
+{
+	int sslerr;
+
+	return c->plain ? plain_wait(c, b, deadline) :
+	    ssl_wait(c, ret, deadline, &sslerr);
+}
+
+/* Reply bytes already read from the socket (decrypted, for TLS). */
+static bool
+io_has_pending(struct cf_conn *c)
+{
+	return c->plain ? BIO_ctrl_pending(c->rbio) > 0 :
+	    SSL_has_pending(c->ssl) == 1;
+}
+
 int
 cf_conn_peer_sha256(struct cf_conn *c, uint8_t out[32])
 {
@@ -466,6 +589,8 @@ cf_conn_peer_sha256(struct cf_conn *c, uint8_t out[32])
 	unsigned int mdlen = 0;
 	int len, rc = COFFER_E_TLS;
 
+	if (c->plain)
+		return COFFER_E_TLS;	/* no certificate on a unix socket */
 	if ((x = SSL_get0_peer_certificate(c->ssl)) == NULL)
 		return COFFER_E_TLS;
 	if ((len = i2d_X509(x, &der)) <= 0)
@@ -541,6 +666,34 @@ cf_conn_open(SSL_CTX *ctx, const char *host_port, const char *server_name,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return COFFER_E_NOMEM;
 	c->fd = -1;
+	if (cf_is_unix_addr(host_port)) {
+		if ((rc = unix_connect(host_port, deadline, &c->fd, err,
+		    errlen)) != 0)
+			goto out;
+		c->can_block = set_blocking(c->fd);
+		/* Plain frames: a read-ahead buffer and a write buffer
+		 * flushed once per request, as TLS has. */
+		if ((rbio = nosig_bio(c)) == NULL ||
+		    (sbio = nosig_bio(c)) == NULL ||
+		    (c->rbio = BIO_new(BIO_f_buffer())) == NULL ||
+		    BIO_set_read_buffer_size(c->rbio, CF_WBUF_SIZE) != 1 ||
+		    (buf = BIO_new(BIO_f_buffer())) == NULL ||
+		    BIO_set_write_buffer_size(buf, CF_WBUF_SIZE) != 1) {
+			BIO_free(rbio);
+			BIO_free(sbio);
+			BIO_free(buf);
+			seterr(err, errlen, "cannot create socket buffers");
+			rc = COFFER_E_NOMEM;
+			goto out;
+		}
+		c->plain = true;
+		c->rbio = BIO_push(c->rbio, rbio);
+		c->wbio = BIO_push(buf, sbio);
+		*out = c;
+		c = NULL;
+		rc = 0;
+		goto out;
+	}
 	if ((rc = tcp_connect(host_port, deadline, &c->fd, err, errlen)) != 0)
 		goto out;
 	c->can_block = set_blocking(c->fd);
@@ -629,11 +782,26 @@ out:
 	return rc;
 }
 
+/* The BIOs of a plain connection (never the socket). */
+static void
+free_plain(struct cf_conn *c)
+{
+	if (c->plain) {
+		BIO_free_all(c->rbio);
+		BIO_free_all(c->wbio);
+		c->rbio = c->wbio = NULL;
+	} else if (c->ssl == NULL && c->rbio != NULL) {
+		BIO_free(c->rbio);	/* open failed half-way */
+		c->rbio = NULL;
+	}
+}
+
 void
 cf_conn_close(struct cf_conn *c)
 {
 	if (c == NULL)
 		return;
+	free_plain(c);
 	if (c->ssl != NULL) {
 		/* Best effort close_notify; sends never block (MSG_DONTWAIT). */
 		(void)SSL_shutdown(c->ssl);
@@ -651,6 +819,7 @@ cf_conn_drop(struct cf_conn *c)
 {
 	if (c == NULL)
 		return;
+	free_plain(c);
 	/* SSL_free sends nothing; our BIO never closes the descriptor. */
 	if (c->ssl != NULL) {
 		SSL_free(c->ssl);
@@ -674,6 +843,9 @@ cf_conn_stale(struct cf_conn *c)
 		return false;
 	if (pfd.revents & (POLLERR | POLLNVAL))
 		return true;
+	/* Nothing may arrive between requests without TLS: EOF. */
+	if (c->plain)
+		return true;
 	/*
 	 * Readable: TLS 1.3 session tickets, a close_notify or EOF. Peek lets
 	 * OpenSSL process records without consuming application data, of
@@ -695,7 +867,7 @@ cf_conn_write(struct cf_conn *c, const uint8_t *p, size_t n,
     uint64_t deadline, char *err, size_t errlen)
 {
 	size_t done = 0, w;
-	int r, rc, sslerr;
+	int r, rc;
 
 	/* One clear per request: successful calls and WANT_READ/WRITE leave
 	 * the queue empty, and every failure path below clears it again
@@ -705,12 +877,12 @@ cf_conn_write(struct cf_conn *c, const uint8_t *p, size_t n,
 	while (done < n) {
 		errno = 0;
 		w = 0;
-		r = SSL_write_ex(c->ssl, p + done, n - done, &w);
+		r = io_write(c, p + done, n - done, &w);
 		if (r == 1) {
 			done += w;
 			continue;
 		}
-		if ((rc = ssl_wait(c, r, deadline, &sslerr)) != 0)
+		if ((rc = io_wait(c, c->wbio, r, deadline)) != 0)
 			goto fail;
 	}
 	for (;;) {
@@ -736,18 +908,18 @@ static int
 read_exact(struct cf_conn *c, uint8_t *p, size_t n, uint64_t deadline)
 {
 	size_t done = 0, got;
-	int r, rc, sslerr;
+	int r, rc;
 
 	/* cf_conn_read_frame cleared the error queue; see cf_conn_write. */
 	while (done < n) {
 		errno = 0;
 		got = 0;
-		r = SSL_read_ex(c->ssl, p + done, n - done, &got);
+		r = io_read(c, p + done, n - done, &got);
 		if (r == 1) {
 			done += got;
 			continue;
 		}
-		if ((rc = ssl_wait(c, r, deadline, &sslerr)) != 0) {
+		if ((rc = io_wait(c, c->rbio, r, deadline)) != 0) {
 			ERR_clear_error();
 			return rc;
 		}
@@ -771,7 +943,7 @@ cf_conn_read_frame(struct cf_conn *c, size_t max, uint64_t deadline,
 	/* The reply is rarely there yet: wait before reading rather than
 	 * after a read() that finds nothing (one system call less); the
 	 * wait is the read itself where it may block. */
-	if (!SSL_has_pending(c->ssl) &&
+	if (!io_has_pending(c) &&
 	    (rc = wait_input(c, deadline)) != 0)
 		goto fail;
 	rc = read_exact(c, hdr, sizeof(hdr), deadline);

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -406,5 +408,25 @@ cf_sha256_hex(const void *p, size_t n, char out[65])
 	    mdlen != 32)
 		return COFFER_E_CRYPTO;
 	cf_hex(md, 32, out);
+	return 0;
+}
+
+int
+cf_unix_path(const char *path, struct sockaddr_un *sa, char dir[108])
+{
+	size_t n = path != NULL ? strlen(path) : 0;
+	char *slash;
+
+	if (n == 0 || n >= sizeof(sa->sun_path))
+		return -1;
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	memcpy(sa->sun_path, path, n + 1);
+	memcpy(dir, path, n + 1);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		memcpy(dir, ".", 2);
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
 	return 0;
 }

@@ -15,6 +15,13 @@ void cf_hex(const uint8_t *p, size_t n, char *out);
 /* Parses exactly 2*outlen hex chars; COFFER_E_FORMAT otherwise. */
 int cf_unhex(const char *s, uint8_t *out, size_t outlen);
 /* Splits "host:port" (IPv4, name or [v6]); host copied into host (hostlen). */
+/*
+ * For a unix socket path (shorter than sun_path, 108): fills sa and the
+ * path's directory ("." for a bare name, "/" at the root). -1 if empty
+ * or too long.
+ */
+struct sockaddr_un;
+int cf_unix_path(const char *path, struct sockaddr_un *sa, char dir[108]);
 int cf_parse_host_port(const char *s, char *host, size_t hostlen,
     uint16_t *port);
 /* Reads a whole file (max bytes) into a malloc'd NUL-terminated buffer. */

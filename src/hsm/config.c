@@ -26,6 +26,8 @@ enum kind {
 	K_POW2,		/* power of two in [min, max] */
 	K_STR,		/* non-empty string */
 	K_ADDR,		/* "host:port" */
+	K_SOCKPATH,	/* unix socket path (fits sun_path) */
+	K_MODE,		/* file mode as an octal string, "0660" */
 	K_LEVEL,	/* log level name */
 	K_COACTION,	/* "zeroize" | "lock" */
 	K_BACKEND,	/* "file" */
@@ -79,6 +81,8 @@ static const struct key raft_keys[] = {
 static const struct key top_keys[] = {
 	UINT("node_id", node_id, 1, INT64_MAX),
 	STR("listen", listen, K_ADDR),
+	STR("unix_socket", unix_socket, K_SOCKPATH),
+	STR("unix_socket_mode", unix_socket_mode, K_MODE),
 	STR("raft_address", raft_address, K_ADDR),
 	STR("data_dir", data_dir, K_STR),
 	STR("log_file", log_file, K_STR),
@@ -110,6 +114,7 @@ cf_node_config_defaults(struct cf_node_config *c)
 	c->max_connections = 1024;
 	c->workers = 0;
 	c->spin_us = 50;
+	c->unix_socket_mode = 0660;
 	c->request_timeout_ms = 10000;
 	c->cu_max_failures = 5;
 	c->co_max_failures = 5;
@@ -132,6 +137,7 @@ cf_node_config_free(struct cf_node_config *c)
 	if (c == NULL)
 		return;
 	free(c->listen);
+	free(c->unix_socket);
 	free(c->raft_address);
 	free(c->data_dir);
 	free(c->log_file);
@@ -218,6 +224,26 @@ set_uint(const struct key *k, const char *path, json_t *v,
 	return 0;
 }
 
+/* "0660": owner and group read/write; octal, at most 0777, owner rw. */
+static int
+set_mode(const struct key *k, const char *path, const char *s,
+    struct cf_node_config *c, char *err, size_t errlen)
+{
+	unsigned long m;
+	char *end;
+
+	(void)k;
+	errno = 0;
+	m = strtoul(s, &end, 8);
+	if (errno != 0 || end == s || *end != '\0' || *s == '-' ||
+	    *s == '+' || *s == ' ' || m > 0777 || (m & 0600) != 0600)
+		return fail(err, errlen, "key \"%s\": expected an octal "
+		    "mode such as \"0660\" (at most 0777, with owner read "
+		    "and write)", path);
+	c->unix_socket_mode = (unsigned)m;
+	return 0;
+}
+
 static int
 set_str(const struct key *k, const char *path, json_t *v,
     struct cf_node_config *c, char *err, size_t errlen)
@@ -255,6 +281,14 @@ set_str(const struct key *k, const char *path, json_t *v,
 		if (strcmp(s, "file") != 0)
 			return fail(err, errlen,
 			    "key \"%s\": expected \"file\"", path);
+		break;
+	case K_MODE:
+		return set_mode(k, path, s, c, err, errlen);
+	case K_SOCKPATH:
+		/* sockaddr_un.sun_path holds 108 bytes with the NUL. */
+		if (*s == '\0' || strlen(s) > 107)
+			return fail(err, errlen, "key \"%s\": expected a "
+			    "path of 1..107 bytes", path);
 		break;
 	case K_ADDR:
 		if (!valid_addr(s))

@@ -26,6 +26,11 @@
 struct cf_node_config {
 	uint64_t node_id;		/* "node_id", default 1 */
 	char *listen;			/* "listen", default 127.0.0.1:2225 */
+	/* "unix_socket": path of the local listener (plain frames, no
+	 * TLS; docs/PROTOCOL.md), NULL = none; "unix_socket_mode": its
+	 * file mode as an octal string, default "0660". */
+	char *unix_socket;
+	unsigned unix_socket_mode;
 	char *raft_address;		/* "raft_address", default 127.0.0.1:2226 */
 	char *data_dir;			/* "data_dir", required */
 	char *log_file;			/* "log_file", NULL = stderr */

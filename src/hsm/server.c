@@ -42,8 +42,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -78,8 +81,10 @@ struct conn {
 	struct conn *prev, *next;	/* server's list (srv->mu) */
 	struct cf_server *srv;
 	int fd;
-	SSL *ssl;
+	SSL *ssl;			/* NULL on the unix socket (plain) */
+	BIO *rbio;			/* plain: read-ahead buffer BIO */
 	BIO *wbio;			/* buffer BIO over the socket */
+	bool plain;			/* unix socket: frames without TLS */
 	struct cf_session sess;
 	uint64_t id;
 	uint64_t accepted_ms;
@@ -96,6 +101,11 @@ struct cf_server {
 	int lfd;			/* listening socket, -1 if none */
 	uv_poll_t lpoll;
 	bool lpoll_open;
+	int ufd;			/* unix socket listener, -1 if none */
+	uv_poll_t upoll;
+	bool upoll_open;
+	dev_t udev;			/* the socket file we made, unlinked */
+	ino_t uino;			/* at stop if still ours */
 	uv_timer_t sweep;
 	SSL_CTX *ctx;			/* loop thread; SSL objects hold refs */
 	size_t max_frame;
@@ -235,6 +245,40 @@ ssl_reason(void)
 	return r ? r : "no detail";
 }
 
+/* Bytes read from the socket and not yet consumed (decrypted, for TLS). */
+static size_t
+conn_pending(struct conn *c)
+{
+	int n;
+
+	if (c->plain)
+		return BIO_ctrl_pending(c->rbio);
+	n = SSL_pending(c->ssl);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Reads up to n bytes of a plain connection: 1, or 0 on EOF / error. */
+static int
+plain_read(struct conn *c, uint8_t *p, size_t n, size_t *got)
+{
+	int r;
+
+	*got = 0;
+	if (n > INT_MAX)
+		n = INT_MAX;
+	for (;;) {
+		errno = 0;
+		if ((r = BIO_read(c->rbio, p, (int)n)) > 0) {
+			*got = (size_t)r;
+			return 1;
+		}
+		/* Blocking socket: a retry is EINTR (or SO_RCVTIMEO). */
+		if (r < 0 && BIO_should_retry(c->rbio) && errno == EINTR)
+			continue;
+		return 0;
+	}
+}
+
 /* Reads exactly n bytes. 0, or -1 on EOF / error / shutdown. */
 static int
 conn_read(struct conn *c, uint8_t *p, size_t n, bool first)
@@ -244,7 +288,19 @@ conn_read(struct conn *c, uint8_t *p, size_t n, bool first)
 
 	while (n > 0) {
 		ERR_clear_error();
-		if (SSL_read_ex(c->ssl, p, n, &got) != 1) {
+		if (c->plain) {
+			if (plain_read(c, p, n, &got) != 1) {
+				if (first)
+					log_debug("conn %llu: closed by the "
+					    "client", (unsigned long long)c->id);
+				else
+					log_info("conn %llu (%s): truncated "
+					    "frame: connection lost",
+					    (unsigned long long)c->id, c->peer);
+				ERR_clear_error();
+				return -1;
+			}
+		} else if (SSL_read_ex(c->ssl, p, n, &got) != 1) {
 			err = SSL_get_error(c->ssl, 0);
 			if (err == SSL_ERROR_ZERO_RETURN ||
 			    (err == SSL_ERROR_SYSCALL && first &&
@@ -292,6 +348,20 @@ conn_send(struct conn *c, const uint8_t *p, size_t n, bool flush)
 	if (n > UINT32_MAX)
 		return -1;
 	cf_frame_hdr(small, (uint32_t)n);
+	if (c->plain) {
+		/* The buffer BIO gathers header and reply (a large reply
+		 * goes from p straight to the socket). */
+		c->unflushed = true;
+		if (BIO_write_ex(c->wbio, small, CF_FRAME_HDR,
+		    &(size_t){0}) != 1 || BIO_write_ex(c->wbio, p, n,
+		    &(size_t){0}) != 1 || (flush && conn_flush(c) != 0)) {
+			log_info("conn %llu (%s): write: connection lost",
+			    (unsigned long long)c->id, c->peer);
+			ERR_clear_error();
+			return -1;
+		}
+		return 0;
+	}
 	head = n < SMALL_REPLY ? n : SMALL_REPLY;
 	memcpy(small + CF_FRAME_HDR, p, head);
 	ERR_clear_error();
@@ -418,7 +488,7 @@ conn_spin(struct conn *c)
 	int cpu, in_cpu = -1;
 	bool no = false, found;
 
-	if (srv->spin_us == 0 || SSL_has_pending(c->ssl))
+	if (srv->spin_us == 0 || conn_pending(c) > 0)
 		return;
 	if (c->spin_skip > 0) {
 		c->spin_skip--;
@@ -426,9 +496,11 @@ conn_spin(struct conn *c)
 	}
 	if (atomic_load(&srv->busy) != 0 || atomic_load(&srv->spinning))
 		return;
-	if ((cpu = sched_getcpu()) < 0 ||
+	/* Unix sockets record no incoming CPU: spin there without the
+	 * check (the yields between polls let a client on this CPU run). */
+	if (!c->plain && ((cpu = sched_getcpu()) < 0 ||
 	    getsockopt(c->fd, SOL_SOCKET, SO_INCOMING_CPU, &in_cpu, &sl) != 0 ||
-	    in_cpu < 0 || in_cpu == cpu)
+	    in_cpu < 0 || in_cpu == cpu))
 		return;
 	if (!atomic_compare_exchange_strong(&srv->spinning, &no, true))
 		return;
@@ -455,7 +527,7 @@ conn_serve_one(struct conn *c)
 
 	/* Replies held back for pipelined requests leave before any read
 	 * that might wait for the socket (see conn_serve_frame). */
-	if (SSL_pending(c->ssl) < CF_FRAME_HDR && conn_flush(c) != 0)
+	if (conn_pending(c) < CF_FRAME_HDR && conn_flush(c) != 0)
 		return -1;
 	conn_spin(c);
 	if (conn_read(c, hdr, sizeof(hdr), true) != 0)
@@ -491,7 +563,7 @@ conn_serve_frame(struct conn *c, const uint8_t *hdr)
 		    (unsigned long long)c->id, len);
 		return -1;
 	}
-	if ((size_t)SSL_pending(c->ssl) < len && conn_flush(c) != 0)
+	if (conn_pending(c) < len && conn_flush(c) != 0)
 		goto out;
 	if (conn_read(c, frame, len, false) != 0)
 		goto out;
@@ -519,7 +591,7 @@ conn_serve_frame(struct conn *c, const uint8_t *hdr)
 	 * read above flush first whenever what they need is not all there.
 	 */
 	if (out != NULL && conn_send(c, out, out_len,
-	    SSL_pending(c->ssl) < CF_FRAME_HDR) == 0)
+	    conn_pending(c) < CF_FRAME_HDR) == 0)
 		rc = 0;
 out:
 	if (frame != NULL) {
@@ -531,6 +603,20 @@ out:
 		free(out);
 	}
 	return rc;
+}
+
+/* Frees the SSL object and the BIOs (never the socket). */
+static void
+conn_free_io(struct conn *c)
+{
+	if (c->ssl != NULL) {
+		SSL_free(c->ssl);	/* frees its BIOs */
+	} else {
+		BIO_free_all(c->rbio);
+		BIO_free_all(c->wbio);
+	}
+	c->ssl = NULL;
+	c->rbio = c->wbio = NULL;
 }
 
 static void
@@ -558,7 +644,7 @@ conn_main(void *arg)
 	struct cf_server *srv = c->srv;
 	struct timeval none = { 0 };
 
-	if (conn_handshake(c)) {
+	if (c->plain || conn_handshake(c)) {
 		/* The sweep timed the handshake; no idle timeout after it. */
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &none,
 		    sizeof(none));
@@ -571,7 +657,7 @@ conn_main(void *arg)
 	/* The last session of a client instance takes its session objects
 	 * and operations with it. */
 	cf_session_destroy(&c->sess);
-	SSL_free(c->ssl);		/* frees the BIOs, not the socket */
+	conn_free_io(c);
 	close(c->fd);
 	free(c);
 	ERR_clear_error();
@@ -594,7 +680,18 @@ peer_name(int fd, char *out, size_t outlen)
 	snprintf(out, outlen, "?");
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
 		return;
-	if (ss.ss_family == AF_INET) {
+	if (ss.ss_family == AF_UNIX) {
+		/* Who is on the other end, as the kernel saw it at
+		 * connect(): the audit log's peer for local clients. */
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0)
+			snprintf(out, outlen, "unix:uid=%u,pid=%d",
+			    (unsigned)cr.uid, (int)cr.pid);
+		else
+			snprintf(out, outlen, "unix");
+	} else if (ss.ss_family == AF_INET) {
 		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
 		snprintf(out, outlen, "%s:%u", ip, ntohs(a->sin_port));
@@ -607,7 +704,32 @@ peer_name(int fd, char *out, size_t outlen)
 
 /* Sets up the SSL object on the loop thread (srv->ctx lives here). */
 static int
-conn_new(struct cf_server *srv, int fd, struct conn **out)
+conn_new_plain(struct conn *c)
+{
+	BIO *rs = NULL, *rb = NULL, *ws = NULL, *wb = NULL;
+
+	if ((rs = BIO_new_socket(c->fd, BIO_NOCLOSE)) == NULL ||
+	    (rb = BIO_new(BIO_f_buffer())) == NULL ||
+	    BIO_set_read_buffer_size(rb, WBUF_SIZE) != 1 ||
+	    (ws = BIO_new_socket(c->fd, BIO_NOCLOSE)) == NULL ||
+	    (wb = BIO_new(BIO_f_buffer())) == NULL ||
+	    BIO_set_write_buffer_size(wb, WBUF_SIZE) != 1) {
+		log_ssl_error("BIO_new");
+		BIO_free(rs);
+		BIO_free(rb);
+		BIO_free(ws);
+		BIO_free(wb);
+		return COFFER_E_NOMEM;
+	}
+	c->rbio = BIO_push(rb, rs);
+	c->wbio = BIO_push(wb, ws);
+	c->plain = true;
+	atomic_store(&c->handshaken, true);
+	return 0;
+}
+
+static int
+conn_new(struct cf_server *srv, int fd, bool plain, struct conn **out)
 {
 	struct timeval tv = { .tv_sec = HANDSHAKE_TIMEOUT_MS / 1000 };
 	struct conn *c;
@@ -619,6 +741,14 @@ conn_new(struct cf_server *srv, int fd, struct conn **out)
 		return COFFER_E_NOMEM;
 	c->srv = srv;
 	c->fd = fd;
+	if (plain) {
+		if (conn_new_plain(c) != 0) {
+			free(c);
+			return COFFER_E_NOMEM;
+		}
+		*out = c;
+		return 0;
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* A silent client cannot hold the handshake beyond this; the sweep
 	 * also ends slow drips. */
@@ -650,6 +780,8 @@ static void
 on_accept(uv_poll_t *p, int status, int events)
 {
 	struct cf_server *srv = p->data;
+	bool plain = p == &srv->upoll;
+	int lfd = plain ? srv->ufd : srv->lfd;
 	pthread_attr_t attr;
 	sigset_t all, old;
 	struct conn *c;
@@ -662,7 +794,7 @@ on_accept(uv_poll_t *p, int status, int events)
 		return;
 	}
 	for (;;) {
-		fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -673,15 +805,15 @@ on_accept(uv_poll_t *p, int status, int events)
 		pthread_mutex_lock(&srv->mu);
 		full = srv->nconns >= srv->node->cfg.max_connections;
 		pthread_mutex_unlock(&srv->mu);
-		if (srv->stopping || srv->ctx == NULL || full) {
+		if (srv->stopping || (!plain && srv->ctx == NULL) || full) {
 			log_warn("connection refused: %s",
-			    srv->ctx == NULL ? "no TLS identity yet" :
+			    !plain && srv->ctx == NULL ? "no TLS identity yet" :
 			    srv->stopping ? "stopping" :
 			    "connection limit reached");
 			close(fd);
 			continue;
 		}
-		if (conn_new(srv, fd, &c) != 0) {
+		if (conn_new(srv, fd, plain, &c) != 0) {
 			close(fd);
 			continue;
 		}
@@ -714,7 +846,7 @@ on_accept(uv_poll_t *p, int status, int events)
 			    (unsigned long long)c->id);
 			conn_unlink(c);
 			cf_session_destroy(&c->sess);
-			SSL_free(c->ssl);
+			conn_free_io(c);
 			close(c->fd);
 			free(c);
 			atomic_fetch_sub(&srv->live, 1);
@@ -814,6 +946,99 @@ listen_on(struct cf_server *srv)
 	return 0;
 }
 
+/*
+ * The local listener: a unix stream socket carrying the same frames
+ * without TLS (docs/PROTOCOL.md section 1). Whoever can connect() to it
+ * can talk to the node, as anyone can reach the TCP port; every request
+ * past get_info still needs a login. What TLS gives a remote client --
+ * the node is the node -- comes here from the file system: the socket's
+ * directory must not be writable by group or others (a user who could
+ * write there could put a socket of their own in its place and collect
+ * passwords), and libcoffer checks the same before it connects. A stale
+ * socket file left by a node that died is replaced; a live one is not.
+ */
+static int
+listen_unix(struct cf_server *srv)
+{
+	const char *path = srv->node->cfg.unix_socket;
+	struct sockaddr_un sa;
+	char dir[sizeof(sa.sun_path)];
+	struct stat st;
+	int fd = -1, probe;
+
+	if (path == NULL)
+		return 0;
+	if (cf_unix_path(path, &sa, dir) != 0) {
+		log_error("unix_socket \"%s\": path too long", path);
+		return COFFER_E_CONFIG;
+	}
+	errno = 0;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		log_error("unix_socket \"%s\": directory %s: %s", path, dir,
+		    errno != 0 ? strerror(errno) : "not a directory");
+		return COFFER_E_CONFIG;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		log_error("unix_socket \"%s\": directory %s is writable by "
+		    "group or others (mode %04o): another user could put "
+		    "their own socket there; use a directory only the node's "
+		    "user can write", path, dir, (unsigned)(st.st_mode &
+		    07777));
+		return COFFER_E_CONFIG;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_error("unix_socket \"%s\": exists and is not a "
+			    "socket", path);
+			return COFFER_E_CONFIG;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa,
+		    sizeof(sa)) == 0) {
+			close(probe);
+			log_error("unix_socket \"%s\": another process is "
+			    "listening there", path);
+			return COFFER_E_IO;
+		}
+		if (probe >= 0)
+			close(probe);
+		log_info("unix_socket \"%s\": replacing a stale socket",
+		    path);
+		(void)unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) < 0)
+		goto fail;
+	/* Nobody can connect before listen(): the mode is set in time. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		goto fail;
+	if (chmod(path, srv->node->cfg.unix_socket_mode) != 0 ||
+	    lstat(path, &st) != 0 || listen(fd, 511) != 0) {
+		(void)unlink(path);
+		goto fail;
+	}
+	srv->udev = st.st_dev;
+	srv->uino = st.st_ino;
+	srv->ufd = fd;
+	if (uv_poll_init(srv->loop, &srv->upoll, fd) != 0) {
+		log_error("unix_socket \"%s\": cannot poll", path);
+		return COFFER_E_IO;
+	}
+	srv->upoll.data = srv;
+	srv->upoll_open = true;
+	srv->handles++;
+	if (uv_poll_start(&srv->upoll, UV_READABLE, on_accept) != 0)
+		return COFFER_E_IO;
+	log_info("listening on unix:%s (mode %04o, no TLS)", path,
+	    srv->node->cfg.unix_socket_mode);
+	return 0;
+fail:
+	log_error("unix_socket \"%s\": %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return COFFER_E_IO;
+}
+
 static void
 on_handle_closed(uv_handle_t *h)
 {
@@ -826,8 +1051,17 @@ on_handle_closed(uv_handle_t *h)
 static void
 server_free(struct cf_server *srv)
 {
+	struct stat st;
+
 	if (srv->lfd >= 0)
 		close(srv->lfd);
+	if (srv->ufd >= 0) {
+		close(srv->ufd);
+		/* Only the file we made: a successor may have replaced it. */
+		if (lstat(srv->node->cfg.unix_socket, &st) == 0 &&
+		    st.st_dev == srv->udev && st.st_ino == srv->uino)
+			(void)unlink(srv->node->cfg.unix_socket);
+	}
 	SSL_CTX_free(srv->ctx);
 	pthread_mutex_destroy(&srv->mu);
 	if (srv->nslots > 0)
@@ -881,6 +1115,7 @@ server_start(struct cf_node *node, const uint8_t *der, size_t der_len,
 	srv->node = node;
 	srv->loop = node->loop;
 	srv->lfd = -1;
+	srv->ufd = -1;
 	srv->max_frame = node->cfg.max_frame;
 	pthread_mutex_init(&srv->mu, NULL);
 	srv->nslots = slot_count(node);
@@ -904,7 +1139,7 @@ server_start(struct cf_node *node, const uint8_t *der, size_t der_len,
 	uv_timer_start(&srv->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
 	log_info("%u requests at once (\"workers\"), a thread per connection",
 	    srv->nslots);
-	if ((rc = listen_on(srv)) != 0) {
+	if ((rc = listen_on(srv)) != 0 || (rc = listen_unix(srv)) != 0) {
 		/* Tear down through the normal stop path. */
 		cf_server_stop(srv, NULL, NULL);
 		return rc;
@@ -958,6 +1193,11 @@ cf_server_stop(struct cf_server *srv, void (*cb)(void *), void *arg)
 		srv->lpoll_open = false;
 		uv_poll_stop(&srv->lpoll);
 		uv_close((uv_handle_t *)&srv->lpoll, on_handle_closed);
+	}
+	if (srv->upoll_open) {
+		srv->upoll_open = false;
+		uv_poll_stop(&srv->upoll);
+		uv_close((uv_handle_t *)&srv->upoll, on_handle_closed);
 	}
 	shut_conns(srv, false);
 	uv_timer_stop(&srv->sweep);

@@ -341,6 +341,15 @@ class RawConn:
             pass
 
 
+class UnixConn(RawConn):
+    """Raw frames on a node's unix socket (no TLS there)."""
+
+    def __init__(self, path, timeout=10):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+
+
 # Opcodes (oneof numbers of Request.body in proto/coffer.proto).
 OP_GET_INFO, OP_LOGIN, OP_USER_CREATE, OP_PING = 16, 20, 22, 29
 RC = {"OK": 0, "E_FORMAT": -4, "E_TOOBIG": -5, "E_AUTH": -7,

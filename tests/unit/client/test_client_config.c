@@ -302,6 +302,57 @@ test_setters(void **state)
 	coffer_config_free(NULL);
 }
 
+/* "unix:PATH" servers: relative paths resolved against the file's
+ * directory, limits, and no trust anchor needed when all are local. */
+static void
+test_unix_servers(void **state)
+{
+	struct coffer_config *cfg = NULL;
+	struct coffer_client *c = NULL;
+	char err[256] = "", path[PATH_MAX], want[PATH_MAX + 16], big[256];
+
+	write_cfg("u.json", "{\"servers\": [\"unix:run/c.sock\", "
+	    "\"unix:/abs/d.sock\"]}", path, sizeof(path));
+	assert_int_equal(coffer_config_load_err(path, &cfg, err, sizeof(err)),
+	    0);
+	assert_int_equal(cfg->nservers, 2);
+	snprintf(want, sizeof(want), "unix:%s/run/c.sock", tmpdir);
+	assert_string_equal(cfg->servers[0], want);
+	assert_string_equal(cfg->servers[1], "unix:/abs/d.sock");
+	assert_true(cf_config_all_unix(cfg));
+	/* Only local servers: no certificate to trust, so the client gets
+	 * as far as connecting (nothing listens there). */
+	assert_int_equal(coffer_client_new(cfg, &c, err, sizeof(err)),
+	    COFFER_E_CONNECT);
+	assert_null(c);
+	assert_non_null(strstr(err, "d.sock"));
+	/* One TCP server among them needs a trust anchor or a pin again. */
+	assert_int_equal(coffer_config_add_server(cfg, "127.0.0.1:9"), 0);
+	assert_false(cf_config_all_unix(cfg));
+	assert_int_equal(coffer_client_new(cfg, &c, err, sizeof(err)),
+	    COFFER_E_CONFIG);
+	assert_null(c);
+	assert_non_null(strstr(err, "trust"));
+	coffer_config_free(cfg);
+
+	/* Empty and oversize paths are refused, naming the form. */
+	assert_int_equal(load("{\"servers\": [\"unix:\"]}", &cfg, err,
+	    sizeof(err)), COFFER_E_CONFIG);
+	assert_non_null(strstr(err, "unix:PATH"));
+	memset(big, 'p', sizeof(big));
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(coffer_config_new(&cfg), 0);
+	snprintf(want, sizeof(want), "unix:/%.106s", big);	/* 107 bytes */
+	assert_int_equal(coffer_config_add_server(cfg, want), 0);
+	snprintf(want, sizeof(want), "unix:/%.107s", big);	/* 108 */
+	assert_int_equal(coffer_config_add_server(cfg, want),
+	    COFFER_E_CONFIG);
+	assert_int_equal(coffer_config_add_server(cfg, "unix:"),
+	    COFFER_E_CONFIG);
+	assert_int_equal(cfg->nservers, 1);
+	coffer_config_free(cfg);
+}
+
 static void
 test_names(void **state)
 {
@@ -336,6 +387,7 @@ main(void)
 		cmocka_unit_test(test_no_servers),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_setters),
+		cmocka_unit_test(test_unix_servers),
 		cmocka_unit_test(test_names),
 	};
 
