@@ -7,13 +7,21 @@ lines also through coffer_sign_many, 16 per call: libcoffer-b16); the
 reference figures are raw OpenSSL (2 threads unless the line says 1) and
 SoftHSMv2's best of 1 and 2 threads; Coffer's figure is its best over the
 thread counts run (the bar fixes the machine, not the client's
-concurrency). A report, not a test."""
+concurrency). Each path runs over TLS on 127.0.0.1 and, with the suffix
+"-ux", over the node's local unix socket (the same frames without TLS);
+the floors beside the throughput lines are tls-min and unix-min. A
+report, not a test."""
 import argparse
 import json
 
-COFFER = ("coffer-p11", "libcoffer")
+COFFER = ("coffer-p11", "libcoffer", "coffer-p11-ux", "libcoffer-ux")
 # Sign throughput also through coffer_sign_many (16 per call, pipelined).
-COFFER_SIGN = COFFER + ("libcoffer-b16",)
+COFFER_SIGN = COFFER + ("libcoffer-b16", "libcoffer-b16-ux")
+
+
+def floor_of(path):
+    """The floor a path is compared with: its transport's minimal server."""
+    return "unix-min" if path.endswith("-ux") else "tls-min"
 
 
 def load(path):
@@ -66,15 +74,20 @@ def main():
                    mb=False, paths=COFFER):
         o = get(doc, wl, "openssl", ossl_threads)
         s = get(doc, wl, "softhsm", max_threads=2)   # best of 1 and 2
-        t = get(doc, wl, "tls-min")                   # the floor, best
         key = "mb_s" if mb else "ops_s"
         unit = " MB/s" if mb else "/s"
-        if t is not None and o is not None:
-            line(name, "tls-min", "%s (%dt)" % (fmt(t[key], unit),
-                                                t["threads"]), None,
-                 "%.0f%% of openssl(%dt): a minimal TLS server's floor, "
-                 "not judged" % (100 * t[key] / o[key], ossl_threads))
+        floors = {f: get(doc, wl, f) for f in ("tls-min", "unix-min")}
+        for f, t in floors.items():
+            if t is not None and o is not None:
+                line(name, f, "%s (%dt)" % (fmt(t[key], unit),
+                                            t["threads"]), None,
+                     "%.0f%% of openssl(%dt): a minimal %s server's "
+                     "floor, not judged" % (100 * t[key] / o[key],
+                                            ossl_threads,
+                                            "TLS" if f == "tls-min" else
+                                            "unix-socket"))
         for c in paths:
+            t = floors[floor_of(c)]
             r = get(doc, wl, c)
             if r is None or o is None:
                 line(name, c, "n/a", None, "no result")
@@ -89,7 +102,8 @@ def main():
                 det += ", %.2fx softhsm %s" % (rs, fmt(s[key], unit)
                                               if s else "n/a")
             if t is not None:
-                det += ", %.0f%% of tls-min" % (100 * r[key] / t[key])
+                det += ", %.0f%% of %s" % (100 * r[key] / t[key],
+                                          floor_of(c))
             line(name, c, "%s (%dt)" % (fmt(r[key], unit), r["threads"]),
                  ok, det)
 
@@ -142,10 +156,10 @@ def main():
     m = ops.get("machine", {})
     print("\nThe bar (issue 5) — %s, %s CPUs, %s" % (
         m.get("cpu", "?"), m.get("nproc", "?"), m.get("openssl", "?")))
-    print("%-*s  %-10s  %-20s  %-6s  %s" % (w, "line", "path", "measured",
+    print("%-*s  %-16s  %-20s  %-6s  %s" % (w, "line", "path", "measured",
                                              "", "detail"))
     for r in rows:
-        print("%-*s  %-10s  %-20s  %-6s  %s" % (w, r[0], r[1], r[2], r[3],
+        print("%-*s  %-16s  %-20s  %-6s  %s" % (w, r[0], r[1], r[2], r[3],
                                                  r[4]))
     npass = sum(1 for r in rows if r[3] == "PASS")
     nfail = sum(1 for r in rows if r[3] == "FAIL")

@@ -47,7 +47,7 @@ struct workload {
 };
 
 /* The workload table by index (NULL past its end), and a workload's
- * index: how the tls target names one on the wire. */
+ * index: how the tls and unix targets name one on the wire. */
 const struct workload *workload_at(uint32_t i);
 uint32_t workload_index(const struct workload *wl);
 
@@ -110,12 +110,13 @@ struct target {
 	(wl)->kind == WK_VERIFY || \
 	((wl)->kind == WK_ENCRYPT && (wl)->alg == WA_AES_GCM))
 
-enum { TK_OPENSSL = 1, TK_PKCS11, TK_COFFER, TK_TLS };
+enum { TK_OPENSSL = 1, TK_PKCS11, TK_COFFER, TK_TLS, TK_UNIX };
 
 extern const struct target_ops openssl_target_ops;
 extern const struct target_ops pkcs11_target_ops;
 extern const struct target_ops coffer_target_ops;
 extern const struct target_ops tls_target_ops;
+extern const struct target_ops unix_target_ops;
 
 /* Records the first error of the current workload (thread-safe). */
 void target_error(struct target *, const char *fmt, ...)

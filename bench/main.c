@@ -236,6 +236,10 @@ parse_target(const char *spec, struct target *t)
 		t->kind = TK_TLS;
 		t->ops = &tls_target_ops;
 		t->name = strdup("tls-min");
+	} else if (strcmp(s, "unix") == 0) {
+		t->kind = TK_UNIX;
+		t->ops = &unix_target_ops;
+		t->name = strdup("unix-min");
 	} else if (strcmp(s, "pkcs11") == 0) {
 		if (colon == NULL || *colon == '\0')
 			die("target %s: pkcs11:PATH", spec);
@@ -254,9 +258,8 @@ parse_target(const char *spec, struct target *t)
 		    NULL;
 		t->name = strdup("coffer");
 	} else
-		die("unknown target kind '%s' (openssl, tls, pkcs11:PATH, "
-		    "coffer)",
-		    s);
+		die("unknown target kind '%s' (openssl, tls, unix, "
+		    "pkcs11:PATH, coffer)", s);
 	for (kv = opts != NULL ? strtok_r(opts, ",", &save) : NULL;
 	    kv != NULL; kv = strtok_r(NULL, ",", &save)) {
 		char *v = strchr(kv, '=');
@@ -310,7 +313,8 @@ parse_targets(const char *list)
 		char *q = p, *next;
 
 		while (q != NULL && *q != '\0') {
-			/* split at ",openssl" ",pkcs11:" ",coffer" */
+			/* split at ",openssl" ",tls" ",unix" ",pkcs11:"
+			 * ",coffer" */
 			next = q;
 			for (;;) {
 				next = strchr(next, ',');
@@ -318,6 +322,7 @@ parse_targets(const char *list)
 					break;
 				if (strncmp(next + 1, "openssl", 7) == 0 ||
 				    strncmp(next + 1, "tls", 3) == 0 ||
+				    strncmp(next + 1, "unix", 4) == 0 ||
 				    strncmp(next + 1, "pkcs11:", 7) == 0 ||
 				    strncmp(next + 1, "coffer", 6) == 0)
 					break;
@@ -392,7 +397,7 @@ usage(FILE *f)
 {
 	fputs(
 "usage: coffer-bench [options]\n"
-"  --targets LIST     openssl, tls, pkcs11:PATH[,name=N,slot=N,\n"
+"  --targets LIST     openssl, tls, unix, pkcs11:PATH[,name=N,slot=N,\n"
 "                     token=LABEL,pin=PIN,pin-file=F,user=U],\n"
 "                     coffer[:CLIENT.json][,user=U,pin=PASSWORD|\n"
 "                     pin-file=F,batch=N]; batch=N (1..256): sign,\n"
@@ -403,7 +408,9 @@ usage(FILE *f)
 "                     call's latency); several targets separated by ',' or\n"
 "                     ';' (default: openssl). tls: openssl's operation\n"
 "                     behind a minimal TLS 1.3 server on 127.0.0.1 (the\n"
-"                     floor of any networked HSM here)\n"
+"                     floor of any networked HSM here); unix: the same\n"
+"                     frames in the clear over an AF_UNIX socket (the\n"
+"                     floor of a local transport)\n"
 "  --workloads LIST   names or substrings (default: all but find-label)\n"
 "  --threads LIST     thread counts, e.g. 1,2 (default 1,2)\n"
 "  --seconds S        seconds per sample (default 2)\n"
@@ -791,13 +798,15 @@ ref_openssl(const struct result *r)
 	return NULL;
 }
 
-/* The other module: the first non-openssl target that is not r's. */
+/* The other module: the first pkcs11 or coffer target that is not r's
+ * (the floors, openssl, tls and unix, are no module). */
 static const struct result *
 ref_other(const struct result *r)
 {
 	size_t i;
 
-	if (r->t->kind == TK_OPENSSL || r->t->kind == TK_TLS)
+	if (r->t->kind == TK_OPENSSL || r->t->kind == TK_TLS ||
+	    r->t->kind == TK_UNIX)
 		return NULL;
 	for (i = 0; i < ntargets; i++)
 		if ((targets[i].kind == TK_PKCS11 ||
@@ -927,6 +936,7 @@ write_json(const char *path)
 		json_str(f, targets[i].name);
 		fprintf(f, ", \"kind\": \"%s\"}", targets[i].kind ==
 		    TK_OPENSSL ? "openssl" : targets[i].kind == TK_TLS ? "tls" :
+		    targets[i].kind == TK_UNIX ? "unix" :
 		    targets[i].kind == TK_PKCS11 ? "pkcs11" : "coffer");
 	}
 	fprintf(f, "],\n  \"results\": [\n");

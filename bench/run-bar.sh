@@ -12,6 +12,11 @@
 # PASS/FAIL per line. A report, not a test: it always exits 0 when the
 # measurements ran.
 #
+# Every Coffer path runs twice: over TLS on 127.0.0.1 (coffer-p11,
+# libcoffer, libcoffer-b16) and over the node's local unix socket, the
+# same frames without TLS (coffer-p11-ux, libcoffer-ux, libcoffer-b16-ux;
+# node "unix_socket", client "unix:PATH"); bar.py judges each path.
+#
 #   bench/run-bar.sh
 #
 # Environment: BAR_BUILD (build dir; default build/release via the
@@ -47,8 +52,8 @@ p11mod=$bin/src/pkcs11/libcoffer-pkcs11.so
 bench=$bin/bench/coffer-bench
 
 work=${BAR_WORK:-$(mktemp -d /tmp/coffer-bar.XXXXXX)}
-mkdir -p "$work"
-chmod 700 "$work"
+mkdir -p "$work" "$work/run"
+chmod 700 "$work" "$work/run"
 cd "$work"
 pid=
 cleanup() {
@@ -78,7 +83,8 @@ write_node_json() {
   "raft_address": "127.0.0.1:$raft_port",
   "data_dir": "$work/node1",
   "log_file": "$work/node1.log",
-  "log_level": "info"$1
+  "log_level": "info",
+  "unix_socket": "$work/run/cofferd.sock"$1
 }
 JSON
 }
@@ -141,9 +147,16 @@ JSON
 		--new-password-file bench.password
 } >ceremony.log 2>&1 || { cat ceremony.log >&2; exit 1; }
 
-# The Coffer PKCS#11 module: one slot on this node.
+# The same node through its local socket (no TLS, no trust anchor).
+cat >unix.json <<JSON
+{ "servers": ["unix:$work/run/cofferd.sock"] }
+JSON
+
+# The Coffer PKCS#11 module: two slots on this node, over TLS and over
+# the local socket.
 cat >pkcs11.json <<JSON
-{ "slots": [ { "label": "coffer", "client_config": "$work/client.json" } ] }
+{ "slots": [ { "label": "coffer", "client_config": "$work/client.json" },
+             { "label": "coffer-ux", "client_config": "$work/unix.json" } ] }
 JSON
 export COFFER_PKCS11_CONF=$work/pkcs11.json
 
@@ -157,15 +170,20 @@ softhsm2-util --init-token --free --label bar --so-pin 12345678 \
 
 pw=$(cat bench.password)
 targets="openssl;pkcs11:$softhsm_mod,name=softhsm,token=bar,pin=1234"
-targets="$targets;pkcs11:$p11mod,name=coffer-p11,user=bench,pin-file=$work/bench.password"
-targets="$targets;coffer:$work/client.json,name=libcoffer,user=bench,pin-file=$work/bench.password"
+cred="user=bench,pin-file=$work/bench.password"
+targets="$targets;pkcs11:$p11mod,name=coffer-p11,token=coffer,$cred"
+targets="$targets;coffer:$work/client.json,name=libcoffer,$cred"
+targets="$targets;pkcs11:$p11mod,name=coffer-p11-ux,token=coffer-ux,$cred"
+targets="$targets;coffer:$work/unix.json,name=libcoffer-ux,$cred"
 # The throughput lines also run "tls": the same OpenSSL operation behind a
 # minimal TLS 1.3 server process on 127.0.0.1, the floor of any networked
-# HSM here (reported beside each line, not judged).
+# HSM here, and "unix", the same without TLS on a unix socket, the floor
+# of the local paths (reported beside each line, not judged).
 # The sign lines also run libcoffer's pipelined coffer_sign_many, 16
 # signatures per call; the bulk lines (1 MiB per request) run without it.
-bulk_targets="openssl;tls;${targets#openssl;}"
-ops_targets="$bulk_targets;coffer:$work/client.json,name=libcoffer-b16,user=bench,pin-file=$work/bench.password,batch=16"
+bulk_targets="openssl;tls;unix;${targets#openssl;}"
+ops_targets="$bulk_targets;coffer:$work/client.json,name=libcoffer-b16,$cred,batch=16"
+ops_targets="$ops_targets;coffer:$work/unix.json,name=libcoffer-b16-ux,$cred,batch=16"
 
 if [ "${BAR_SETUP_ONLY:-0}" = 1 ]; then
 	# For profiling: leave the node running and say how to drive it.
@@ -199,7 +217,7 @@ echo "run-bar: work directory $work; node pid $pid" >&2
 
 # 100,000 token keys: find one by label, end to end through the module.
 rss_before=$(awk '/VmRSS/ {print $2}' /proc/"$pid"/status)
-"$bench" --targets "pkcs11:$p11mod,name=coffer-p11,user=bench,pin-file=$work/bench.password;coffer:$work/client.json,name=libcoffer,user=bench,pin-file=$work/bench.password" \
+"$bench" --targets "${targets#openssl;pkcs11:$softhsm_mod,name=softhsm,token=bar,pin=1234;}" \
 	--threads 1 --seconds "$seconds" --reps "$reps" --warmup 0.5 \
 	--workloads find-label --find-keys "$find_keys" --find-keep \
 	--json bar-find.json | tee bar-find.txt || true

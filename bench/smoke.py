@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """bench smoke test: coffer-bench runs every workload briefly on the
-openssl target and, when SoftHSMv2 is installed, on a SoftHSMv2 token in a
-temporary directory; every figure must be present, finite and non-zero,
-and the latency percentiles ordered. Never a timing assertion.
+openssl target, the tls and unix floors and, when SoftHSMv2 is installed,
+on a SoftHSMv2 token in a temporary directory; every figure must be
+present, finite and non-zero, and the latency percentiles ordered. Never a
+timing assertion.
 
 usage: smoke.py COFFER_BENCH WORKDIR
 """
@@ -99,14 +100,14 @@ def main():
                            capture_output=True, text=True).stdout.split()
     if len(names) < 30:
         fail("--list: %d workloads" % len(names))
-    targets = ["openssl", "tls"]
+    targets = ["openssl", "tls", "unix"]
     env = dict(os.environ)
     mod, shenv = softhsm_env(work)
     if mod is not None:
         targets.append("pkcs11:%s,name=softhsm,token=smoke,pin=1234" % mod)
         env = shenv
     else:
-        print("note: SoftHSMv2 not installed; openssl target only")
+        print("note: SoftHSMv2 not installed; no pkcs11 target")
     # Under ASan, SoftHSMv2's own leaks are not ours (lsan.supp).
     supp = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "lsan.supp")
@@ -127,8 +128,8 @@ def main():
     with open(out) as f:
         doc = json.load(f)
     res = check(doc, r.stdout, names,
-                [{"openssl": "openssl", "tls": "tls-min"}.get(t, "softhsm")
-                 for t in targets],
+                [{"openssl": "openssl", "tls": "tls-min",
+                  "unix": "unix-min"}.get(t, "softhsm") for t in targets],
                 stores=("softhsm",))
     print("ok: %d results, targets %s" % (len(res), ", ".join(
         x["name"] for x in doc["targets"])))

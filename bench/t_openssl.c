@@ -40,7 +40,7 @@ struct ot {			/* per thread */
 static EVP_CIPHER *aes_gcm, *aes_cbc;
 static EVP_MAC *hmac;
 
-static int opens;	/* the tls target opens this one too */
+static int opens;	/* the tls and unix targets open this one too */
 
 static int
 o_open(struct target *t)
