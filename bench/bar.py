@@ -62,7 +62,10 @@ def main():
     ap.add_argument("--restart", type=float, default=-1)
     ap.add_argument("--rss-kib", default="")
     a = ap.parse_args()
-    ops = {"results": [r for p in a.ops for r in load(p)["results"]]}
+    docs = [load(p) for p in a.ops]
+    ops = {"results": [r for d in docs for r in d["results"]],
+           "machine": next((d["machine"] for d in docs if "machine" in d),
+                           {})}
     kg, fd = load(a.keygen), load(a.find)
     rows = []
 

@@ -3,8 +3,9 @@
 #
 # The local default: builds Coffer, starts one node on 127.0.0.1 in a work
 # directory, runs the initialization ceremony with a generated development
-# CA, activates the cluster, creates a crypto user, writes a client config,
-# shows how to use it, and keeps the node running until Ctrl-C or
+# CA, activates the cluster, creates a crypto user, writes client configs
+# (client.json over TLS on 127.0.0.1, local.json over the node's local
+# unix socket, no TLS), shows how to use them, and keeps the node running until Ctrl-C or
 # `scripts/coffer-local.sh stop`.
 #
 #   scripts/coffer-local.sh [start]   (default)
@@ -48,8 +49,8 @@ cmake --build "$bin" --target cofferd coffer_cli coffer-pkcs11 >/dev/null
 coffer=$bin/src/cli/coffer
 cofferd=$bin/src/hsm/cofferd
 
-mkdir -p "$work"
-chmod 700 "$work"
+mkdir -p "$work" "$work/run"
+chmod 700 "$work" "$work/run"
 cd "$work"
 
 if [ -f "$work/cofferd.pid" ] && kill -0 "$(cat "$work/cofferd.pid")" 2>/dev/null; then
@@ -65,7 +66,8 @@ if [ ! -f node.json ]; then
   "raft_address": "127.0.0.1:$raft_port",
   "data_dir": "$work/node1",
   "log_file": "$work/node1.log",
-  "log_level": "info"
+  "log_level": "info",
+  "unix_socket": "$work/run/cofferd.sock"
 }
 JSON
 fi
@@ -121,6 +123,13 @@ JSON
 		--user admin --password-file admin.password \
 		--new-password-file crypto-user.password
 fi
+# Clients on this machine can use the node's local socket (same protocol,
+# no TLS; docs/OPERATIONS.md), if this node.json has one.
+if grep -q '"unix_socket"' node.json && [ ! -f local.json ]; then
+	cat >local.json <<JSON
+{ "servers": ["unix:run/cofferd.sock"] }
+JSON
+fi
 
 export COFFER_CONFIG=$work/client.json
 "$coffer" cluster info
@@ -128,6 +137,8 @@ cat <<MSG
 
 Coffer is running on 127.0.0.1:$port (work directory $work).
   client config     $work/client.json  (export COFFER_CONFIG=$work/client.json)
+  local socket      $work/local.json   (same node through run/cofferd.sock,
+                    no TLS: 2-4x faster for bulk calls from this machine)
   crypto officer    admin       password in $work/admin.password
   crypto user       crypto-user password in $work/crypto-user.password
   customer CA       $work/ca/ca.crt

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -286,7 +287,11 @@ remaining_ms(uint64_t deadline)
  * reply) spins: with two or more, client and node threads keep the CPUs
  * busy, nothing halts, and the spinner's sched_yield() calls only take
  * CPU from whoever computes the replies. (The rule before, "no other
- * thread already waiting", let one of two busy threads spin.)
+ * thread already waiting", let one of two busy threads spin.) On a
+ * node's unix socket every waiter spins: the node's threads spin there
+ * too, so under load nobody sleeps and nobody pays for a wake-up
+ * (measured: ECDSA per call 2-4 threads +15-30 %; RSA and 1 MiB calls
+ * unchanged within the noise).
  */
 static atomic_uint inflight;
 
@@ -502,7 +507,11 @@ wait_input(struct cf_conn *c, uint64_t deadline)
 	if (c->spin_skip > 0) {
 		c->spin_skip--;
 	} else if (c->spin_us > 0) {
-		if (cf_spin_poll(c->fd, c->spin_us, &inflight, 1)) {
+		/* Plain (unix socket) connections spin with others in
+		 * flight too: the node's threads spin there as well, and
+		 * neither side pays for a wake-up (server.c conn_spin). */
+		if (cf_spin_poll(c->fd, c->spin_us, &inflight,
+		    c->plain ? UINT_MAX : 1)) {
 			c->spin_backoff = 0;
 			return 0;
 		}
