@@ -149,7 +149,8 @@ int coffer_get_info(struct coffer_client *, struct coffer_info *out);
 
 /* Fetches the sha256 fingerprint of the TLS certificate of `host_port`
  * without verifying it (for pinning at the start of the ceremony; compare
- * with what the node printed). out must hold 65 bytes. */
+ * with what the node printed). out must hold 65 bytes. A "unix:PATH"
+ * server has no certificate: COFFER_E_UNSUPPORTED. */
 int coffer_fetch_fingerprint(const char *host_port, unsigned timeout_ms,
     char *out, size_t outlen);
 

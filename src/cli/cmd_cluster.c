@@ -66,6 +66,10 @@ cmd_cluster_fingerprint(struct cli *c)
 		    sizeof(fp));
 		if (rc != 0) {
 			json_decref(arr);
+			if (rc == COFFER_E_UNSUPPORTED)
+				return cli_fail(c, rc, "%s: a unix socket has "
+				    "no TLS certificate; give the node's "
+				    "host:port", srv);
 			return cli_fail(c, rc, "%s", srv);
 		}
 		if (arr != NULL)

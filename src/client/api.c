@@ -163,6 +163,9 @@ coffer_fetch_fingerprint(const char *host_port, unsigned timeout_ms,
 		out[0] = '\0';
 	if (host_port == NULL || out == NULL || outlen < 65)
 		return COFFER_E_INVAL;
+	/* A node's unix socket carries no TLS, hence no certificate. */
+	if (cf_is_unix_addr(host_port))
+		return COFFER_E_UNSUPPORTED;
 	if (timeout_ms == 0)
 		timeout_ms = CF_CLI_DEFAULT_TIMEOUT_MS;
 	cf_secmem_init_lib();

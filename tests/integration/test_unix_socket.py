@@ -278,6 +278,18 @@ def test_unix_refusals():
         assert "refusing the socket" in p.stderr, p.stderr
         os.chmod(os.path.dirname(env.sock), 0o700)
         ucli(env, "cluster", "info")
+        # --server takes unix:PATH too; a socket has no certificate to
+        # fingerprint.
+        p = subprocess.run([COFFER, "cluster", "info", "--server",
+                            "unix:" + env.sock], capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 0 and "UNINITIALIZED" in p.stdout, \
+            (p.stdout, p.stderr)
+        p = subprocess.run([COFFER, "cluster", "fingerprint", "--server",
+                            "unix:" + env.sock], capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode != 0, p.stdout
+        assert "no TLS certificate" in p.stderr, p.stderr
 
         # A node killed hard leaves its socket file; the next start
         # replaces it.
