@@ -206,10 +206,17 @@ class Env:
         return self.cli_json("cluster", "info")
 
     def close(self, keep=False):
+        # Called from a test's finally: when the test is failing, show
+        # the node's output before its directory goes (a failure in CI
+        # is otherwise left without the node's side of the story).
+        failing = sys.exc_info()[0] is not None
         try:
             self.node.stop()
         except AssertionError:
             pass
+        if failing:
+            print("--- node output (%s) ---\n%s\n--- end of node output ---"
+                  % (self.dir, self.node.output()), flush=True)
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
