@@ -839,9 +839,13 @@ summary(void)
 {
 	size_t i;
 	char ops[32], mbs[32], r1[16], r2[16];
+	int tw = 12;		/* the target column: the longest name */
 
-	printf("\n%-24s %3s %-12s %12s %9s %10s %10s %10s %7s %7s\n",
-	    "workload", "thr", "target", "ops/s", "MB/s", "p50 us",
+	for (i = 0; i < ntargets; i++)
+		if ((int)strlen(targets[i].name) > tw)
+			tw = (int)strlen(targets[i].name);
+	printf("\n%-24s %3s %-*s %12s %9s %10s %10s %10s %7s %7s\n",
+	    "workload", "thr", tw, "target", "ops/s", "MB/s", "p50 us",
 	    "p99 us", "p99.9 us", "x ossl", "x other");
 	for (i = 0; i < nresults; i++) {
 		const struct result *r = &results[i];
@@ -850,8 +854,8 @@ summary(void)
 		if (i > 0 && results[i - 1].wl != r->wl)
 			putchar('\n');
 		if (!r->med.ok) {
-			printf("%-24s %3u %-12s  -- %s\n", r->wl->name,
-			    r->threads, r->t->name, r->err);
+			printf("%-24s %3u %-*s  -- %s\n", r->wl->name,
+			    r->threads, tw, r->t->name, r->err);
 			continue;
 		}
 		fmt_rate(ops, sizeof(ops), r->med.ops_s);
@@ -863,8 +867,8 @@ summary(void)
 		    "-", a);
 		snprintf(r2, sizeof(r2), b >= 0.1 ? "%.2f" : b > 0 ? "%.2g" :
 		    "-", b);
-		printf("%-24s %3u %-12s %12s %9s %10.1f %10.1f %10.1f %7s "
-		    "%7s\n", r->wl->name, r->threads, r->t->name, ops, mbs,
+		printf("%-24s %3u %-*s %12s %9s %10.1f %10.1f %10.1f %7s "
+		    "%7s\n", r->wl->name, r->threads, tw, r->t->name, ops, mbs,
 		    r->med.p50, r->med.p99, r->med.p999, r1, r2);
 	}
 	fflush(stdout);
