@@ -58,8 +58,9 @@ struct coffer_config {
 struct cf_conn {
 	int fd;
 	SSL *ssl;			/* NULL when plain */
-	BIO *rbio;			/* plain: read-ahead buffer BIO */
-	BIO *wbio;			/* write buffer over the socket */
+	BIO *rbio;			/* plain: the wiping buffer BIO */
+	BIO *wbio;			/* write buffer over the socket (plain:
+					 * the same as rbio) */
 	bool plain;
 	uint8_t *buf;			/* frames out and in, reused */
 	size_t cap;

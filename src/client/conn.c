@@ -44,6 +44,7 @@
 #include "client/client.h"
 #include "common/secmem.h"
 #include "common/util.h"
+#include "common/wipebio.h"
 
 /* Bytes of TLS records gathered before a send(). */
 #define CF_WBUF_SIZE (64 * 1024)
@@ -681,14 +682,11 @@ cf_conn_open(SSL_CTX *ctx, const char *host_port, const char *server_name,
 			goto out;
 		c->can_block = set_blocking(c->fd);
 		/* Plain frames: a read-ahead buffer and a write buffer
-		 * flushed once per request, as TLS has. */
-		if ((rbio = nosig_bio(c)) == NULL ||
-		    (sbio = nosig_bio(c)) == NULL ||
-		    (c->rbio = BIO_new(BIO_f_buffer())) == NULL ||
-		    BIO_set_read_buffer_size(c->rbio, CF_WBUF_SIZE) != 1 ||
-		    (buf = BIO_new(BIO_f_buffer())) == NULL ||
-		    BIO_set_write_buffer_size(buf, CF_WBUF_SIZE) != 1) {
-			BIO_free(rbio);
+		 * flushed once per request, as TLS has, in one wiping BIO
+		 * (common/wipebio.c): without TLS they hold passwords,
+		 * plaintext and random bytes in clear. */
+		if ((sbio = nosig_bio(c)) == NULL ||
+		    (buf = cf_wipebio_new(CF_WBUF_SIZE)) == NULL) {
 			BIO_free(sbio);
 			BIO_free(buf);
 			seterr(err, errlen, "cannot create socket buffers");
@@ -696,8 +694,7 @@ cf_conn_open(SSL_CTX *ctx, const char *host_port, const char *server_name,
 			goto out;
 		}
 		c->plain = true;
-		c->rbio = BIO_push(c->rbio, rbio);
-		c->wbio = BIO_push(buf, sbio);
+		c->rbio = c->wbio = BIO_push(buf, sbio);
 		*out = c;
 		c = NULL;
 		rc = 0;
@@ -796,12 +793,8 @@ static void
 free_plain(struct cf_conn *c)
 {
 	if (c->plain) {
-		BIO_free_all(c->rbio);
-		BIO_free_all(c->wbio);
+		BIO_free_all(c->rbio);	/* one chain both ways */
 		c->rbio = c->wbio = NULL;
-	} else if (c->ssl == NULL && c->rbio != NULL) {
-		BIO_free(c->rbio);	/* open failed half-way */
-		c->rbio = NULL;
 	}
 }
 

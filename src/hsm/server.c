@@ -62,6 +62,7 @@
 #include "common/log.h"
 #include "common/secmem.h"
 #include "common/util.h"
+#include "common/wipebio.h"
 #include "common/wire.h"
 #include "hsm/cmd.h"
 #include "hsm/node.h"
@@ -82,8 +83,9 @@ struct conn {
 	struct cf_server *srv;
 	int fd;
 	SSL *ssl;			/* NULL on the unix socket (plain) */
-	BIO *rbio;			/* plain: read-ahead buffer BIO */
-	BIO *wbio;			/* buffer BIO over the socket */
+	BIO *rbio;			/* plain: the wiping buffer BIO */
+	BIO *wbio;			/* buffer BIO over the socket (plain:
+					 * the same as rbio) */
 	bool plain;			/* unix socket: frames without TLS */
 	struct cf_session sess;
 	uint64_t id;
@@ -625,8 +627,7 @@ conn_free_io(struct conn *c)
 	if (c->ssl != NULL) {
 		SSL_free(c->ssl);	/* frees its BIOs */
 	} else {
-		BIO_free_all(c->rbio);
-		BIO_free_all(c->wbio);
+		BIO_free_all(c->rbio);	/* one chain both ways */
 	}
 	c->ssl = NULL;
 	c->rbio = c->wbio = NULL;
@@ -716,26 +717,25 @@ peer_name(int fd, char *out, size_t outlen)
 }
 
 /* Sets up the SSL object on the loop thread (srv->ctx lives here). */
+/*
+ * A plain connection reads and writes through one wiping buffer BIO
+ * (common/wipebio.c: 64 KiB read-ahead and write buffers whose bytes are
+ * wiped once consumed or sent): without TLS those buffers hold passwords,
+ * plaintext and random bytes in clear.
+ */
 static int
 conn_new_plain(struct conn *c)
 {
-	BIO *rs = NULL, *rb = NULL, *ws = NULL, *wb = NULL;
+	BIO *s = NULL, *w = NULL;
 
-	if ((rs = BIO_new_socket(c->fd, BIO_NOCLOSE)) == NULL ||
-	    (rb = BIO_new(BIO_f_buffer())) == NULL ||
-	    BIO_set_read_buffer_size(rb, WBUF_SIZE) != 1 ||
-	    (ws = BIO_new_socket(c->fd, BIO_NOCLOSE)) == NULL ||
-	    (wb = BIO_new(BIO_f_buffer())) == NULL ||
-	    BIO_set_write_buffer_size(wb, WBUF_SIZE) != 1) {
+	if ((s = BIO_new_socket(c->fd, BIO_NOCLOSE)) == NULL ||
+	    (w = cf_wipebio_new(WBUF_SIZE)) == NULL) {
 		log_ssl_error("BIO_new");
-		BIO_free(rs);
-		BIO_free(rb);
-		BIO_free(ws);
-		BIO_free(wb);
+		BIO_free(s);
+		BIO_free(w);
 		return COFFER_E_NOMEM;
 	}
-	c->rbio = BIO_push(rb, rs);
-	c->wbio = BIO_push(wb, ws);
+	c->rbio = c->wbio = BIO_push(w, s);
 	c->plain = true;
 	atomic_store(&c->handshaken, true);
 	return 0;
