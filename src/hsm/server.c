@@ -991,6 +991,14 @@ listen_unix(struct cf_server *srv)
 		    errno != 0 ? strerror(errno) : "not a directory");
 		return COFFER_E_CONFIG;
 	}
+	/* libcoffer accepts only a directory owned by root or the node's
+	 * user: refuse the same here rather than serve nobody. */
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		log_error("unix_socket \"%s\": directory %s belongs to uid "
+		    "%u, neither root nor this node's user (clients would "
+		    "refuse the socket)", path, dir, (unsigned)st.st_uid);
+		return COFFER_E_CONFIG;
+	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
 		log_error("unix_socket \"%s\": directory %s is writable by "
 		    "group or others (mode %04o): another user could put "
