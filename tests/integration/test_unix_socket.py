@@ -345,6 +345,12 @@ def test_unix_refusals():
         os.mkdir(shared)
         os.chmod(shared, 0o1777)
         refused(os.path.join(shared, "c.sock"), "writable by group or others")
+        if os.geteuid() == 0:
+            # A directory of another user (root may chown in the test).
+            theirs = os.path.join(env.dir, "theirs")
+            os.mkdir(theirs, 0o700)
+            os.chown(theirs, 54321, 54321)
+            refused(os.path.join(theirs, "c.sock"), "neither root nor")
         plain = os.path.join(env.dir, "run", "file")
         open(plain, "w").close()
         refused(plain, "not a socket")
