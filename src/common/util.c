@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -365,6 +367,46 @@ cf_spin_poll(int fd, unsigned spin_us, const atomic_uint *gate,
 			break;
 		sched_yield();
 	}
+	return false;
+}
+
+bool
+cf_sockaddr_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+	const uint8_t *b = a6->sin6_addr.s6_addr;
+
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
+		    >> 24) == 127;
+	if (sa->sa_family != AF_INET6)
+		return false;
+	if (IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr) && b[12] == 127;
+}
+
+bool
+cf_sock_peer_local(int fd)
+{
+	struct sockaddr_storage peer, self;
+	socklen_t pl = sizeof(peer), sl = sizeof(self);
+
+	if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0)
+		return false;
+	if (peer.ss_family == AF_UNIX ||
+	    cf_sockaddr_loopback((struct sockaddr *)&peer))
+		return true;
+	if (getsockname(fd, (struct sockaddr *)&self, &sl) != 0 ||
+	    self.ss_family != peer.ss_family)
+		return false;
+	if (peer.ss_family == AF_INET)
+		return ((struct sockaddr_in *)&peer)->sin_addr.s_addr ==
+		    ((struct sockaddr_in *)&self)->sin_addr.s_addr;
+	if (peer.ss_family == AF_INET6)
+		return memcmp(&((struct sockaddr_in6 *)&peer)->sin6_addr,
+		    &((struct sockaddr_in6 *)&self)->sin6_addr,
+		    sizeof(struct in6_addr)) == 0;
 	return false;
 }
 

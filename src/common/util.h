@@ -44,6 +44,17 @@ uint64_t cf_now_us(void);	/* CLOCK_MONOTONIC, microseconds */
  */
 bool cf_spin_poll(int fd, unsigned spin_us, const atomic_uint *gate,
     unsigned max);
+/*
+ * True if the other end of connected socket fd is on this machine: a unix
+ * socket, a loopback address (127/8, ::1, ::ffff:127/104), or a peer
+ * whose address is the socket's own (a connection to one of this host's
+ * addresses). Client and node then share the CPUs, and both sides spin
+ * for each other's bytes under load (server.c conn_spin, client conn.c).
+ */
+bool cf_sock_peer_local(int fd);
+/* A loopback address: 127/8, ::1, ::ffff:127/104 (false for others). */
+struct sockaddr;
+bool cf_sockaddr_loopback(const struct sockaddr *sa);
 uint64_t cf_time_s(void);	/* CLOCK_REALTIME seconds */
 /* Fills buf with random bytes from OpenSSL's DRBG; COFFER_E_CRYPTO. */
 int cf_random(void *buf, size_t n);

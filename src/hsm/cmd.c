@@ -341,19 +341,18 @@ request_free(Coffer__Request *rq)
 static int
 recheck_session(struct cf_cmd_ctx *ctx)
 {
-	struct cf_user_view v;
-	int rc;
+	bool locked = false;
+	int rc, role = 0;
 
 	cf_state_rdlock(ctx->node->state);
-	rc = cf_state_user_get(ctx->node->state, ctx->user, &v);
+	rc = cf_state_user_status(ctx->node->state, ctx->user, &role, &locked);
 	cf_state_unlock(ctx->node->state);
-	if (rc == 0 && v.role != ctx->role)
+	if (rc == 0 && role != ctx->role)
 		rc = COFFER_E_NOTLOGGEDIN;
-	else if (rc == 0 && v.locked)
+	else if (rc == 0 && locked)
 		rc = COFFER_E_LOCKED;
 	else if (rc != 0)
 		rc = COFFER_E_NOTLOGGEDIN;
-	cf_cleanse(&v.verifier, sizeof(v.verifier));
 	if (rc != 0) {
 		pthread_mutex_lock(&ctx->sess->mu);
 		if (strcmp(ctx->sess->username, ctx->user) == 0) {

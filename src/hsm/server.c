@@ -87,6 +87,8 @@ struct conn {
 	BIO *wbio;			/* buffer BIO over the socket (plain:
 					 * the same as rbio) */
 	bool plain;			/* unix socket: frames without TLS */
+	bool local;			/* client on this machine (plain or
+					 * loopback TCP): see conn_spin */
 	struct cf_session sess;
 	uint64_t id;
 	uint64_t accepted_ms;
@@ -482,13 +484,16 @@ cf_server_slot_resume(void)
  *
  * The spin ends early when another connection starts serving a request.
  *
- * Connections on the unix socket (plain) spin without the first two
- * conditions: the socket records no incoming CPU, and there spinning
- * pays under load too, because libcoffer's threads on plain connections
- * also spin for their replies: nobody sleeps, so no request pays for a
- * wake-up on either side (ECDSA P-256 per call through the module, 4
- * threads: 26,000 -> 31,000-37,000/s; docs/PERFORMANCE.md). Only the
- * back-off stays.
+ * Connections from this machine (the unix socket, or TCP from a loopback
+ * or one of our own addresses: c->local) spin without the first two
+ * conditions: client and node share the CPUs, and libcoffer's threads on
+ * such connections also spin for their replies, so under load nobody
+ * sleeps and no request pays for a wake-up on either side (ECDSA P-256
+ * per call through the module, 4 threads, unix socket: 26,000 ->
+ * 31,000-37,000/s; over TLS on 127.0.0.1 ~+15 %; docs/PERFORMANCE.md).
+ * Only the back-off stays. Remote clients keep the rules above: their
+ * round trip is longer than a spin, and their node should not burn CPUs
+ * polling for them.
  */
 static const atomic_uint never;	/* a gate that never closes */
 
@@ -506,7 +511,7 @@ conn_spin(struct conn *c)
 		c->spin_skip--;
 		return;
 	}
-	if (c->plain) {
+	if (c->local) {
 		found = cf_spin_poll(c->fd, srv->spin_us, &never, 0);
 		goto done;
 	}
@@ -523,7 +528,7 @@ conn_spin(struct conn *c)
 done:
 	if (found) {
 		c->spin_backoff = 0;
-	} else if (c->plain || atomic_load(&srv->busy) == 0) {
+	} else if (c->local || atomic_load(&srv->busy) == 0) {
 		c->spin_backoff = c->spin_backoff == 0 ? 1 :
 		    c->spin_backoff >= 64 ? 64 : c->spin_backoff * 2;
 		c->spin_skip = c->spin_backoff;
@@ -833,6 +838,7 @@ on_accept(uv_poll_t *p, int status, int events)
 		c->id = ++srv->next_id;
 		c->accepted_ms = cf_now_ms();
 		peer_name(fd, c->peer, sizeof(c->peer));
+		c->local = plain || cf_sock_peer_local(fd);
 		cf_session_init(&c->sess, c->id, c->peer);
 		pthread_mutex_lock(&srv->mu);
 		c->next = srv->conns;

@@ -1415,6 +1415,19 @@ cf_state_user_get(const struct cf_state *st, const char *username,
 	return 0;
 }
 
+int
+cf_state_user_status(const struct cf_state *st, const char *username,
+    int *role, bool *locked)
+{
+	const struct user *u;
+
+	if ((u = user_find(&st->c, username)) == NULL)
+		return COFFER_E_NOTFOUND;
+	*role = u->role;
+	*locked = u->locked;
+	return 0;
+}
+
 bool
 cf_state_login_room(const struct cf_state *st, const char *username,
     uint64_t now, uint32_t max)

@@ -65,6 +65,10 @@ struct cf_user_view {
 /* Copies the user out; COFFER_E_NOTFOUND. */
 int cf_state_user_get(const struct cf_state *, const char *username,
     struct cf_user_view *out);
+/* Role and lock of username, without copying the user (every request's
+ * session check); COFFER_E_NOTFOUND. */
+int cf_state_user_status(const struct cf_state *, const char *username,
+    int *role, bool *locked);
 /*
  * Whether a login of username may reserve a password check now (time now,
  * failure limit max): false while failures + the unexpired checks in

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -224,6 +227,120 @@ test_spin_poll(void **state)
 	assert_true(cf_now_us() / 1000 + 1 >= cf_now_ms());
 }
 
+static bool
+v4(const char *ip)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+
+	assert_int_equal(inet_pton(AF_INET, ip, &a.sin_addr), 1);
+	return cf_sockaddr_loopback((struct sockaddr *)&a);
+}
+
+static bool
+v6(const char *ip)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+
+	assert_int_equal(inet_pton(AF_INET6, ip, &a.sin6_addr), 1);
+	return cf_sockaddr_loopback((struct sockaddr *)&a);
+}
+
+/* A TCP connection from ip to a listener on ip; whether each end sees
+ * the other as local. -1 if the address cannot be used here. */
+static int
+tcp_pair_local(int family, const char *ip, bool *client, bool *server)
+{
+	struct sockaddr_storage ss = {0};
+	socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+	int l, c = -1, s = -1, rc = -1;
+
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		inet_pton(AF_INET, ip, &a->sin_addr);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		inet_pton(AF_INET6, ip, &a->sin6_addr);
+	}
+	if ((l = socket(family, SOCK_STREAM, 0)) < 0)
+		return -1;
+	if (bind(l, (struct sockaddr *)&ss, len) != 0 || listen(l, 1) != 0 ||
+	    getsockname(l, (struct sockaddr *)&ss, &len) != 0 ||
+	    (c = socket(family, SOCK_STREAM, 0)) < 0 ||
+	    connect(c, (struct sockaddr *)&ss, len) != 0 ||
+	    (s = accept(l, NULL, NULL)) < 0)
+		goto out;
+	*client = cf_sock_peer_local(c);
+	*server = cf_sock_peer_local(s);
+	rc = 0;
+out:
+	if (s >= 0)
+		close(s);
+	if (c >= 0)
+		close(c);
+	close(l);
+	return rc;
+}
+
+static void
+test_peer_local(void **state)
+{
+	struct ifaddrs *ifs = NULL, *i;
+	bool cl = false, sv = false;
+	char ip[INET6_ADDRSTRLEN];
+	int sp[2], fd;
+
+	(void)state;
+	assert_true(v4("127.0.0.1"));
+	assert_true(v4("127.255.3.9"));
+	assert_false(v4("128.0.0.1"));
+	assert_false(v4("10.0.0.1"));
+	assert_false(v4("0.0.0.0"));
+	assert_true(v6("::1"));
+	assert_true(v6("::ffff:127.0.0.2"));
+	assert_false(v6("::ffff:10.0.0.1"));
+	assert_false(v6("::2"));
+	assert_false(v6("fe80::1"));
+	assert_false(v6("::"));
+
+	/* A unix socket is always local; an unconnected socket never. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	assert_true(cf_sock_peer_local(sp[0]));
+	close(sp[0]);
+	close(sp[1]);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_false(cf_sock_peer_local(fd));
+	close(fd);
+	assert_false(cf_sock_peer_local(-1));
+
+	assert_int_equal(tcp_pair_local(AF_INET, "127.0.0.1", &cl, &sv), 0);
+	assert_true(cl && sv);
+	if (tcp_pair_local(AF_INET6, "::1", &cl, &sv) == 0)
+		assert_true(cl && sv);
+
+	/* A connection to one of this host's own (non-loopback)
+	 * addresses: peer and own address are the same. */
+	if (getifaddrs(&ifs) != 0)
+		return;
+	for (i = ifs; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
+		    cf_sockaddr_loopback(i->ifa_addr))
+			continue;
+		inet_ntop(AF_INET,
+		    &((struct sockaddr_in *)i->ifa_addr)->sin_addr, ip,
+		    sizeof(ip));
+		cl = sv = false;
+		if (tcp_pair_local(AF_INET, ip, &cl, &sv) == 0) {
+			print_message("own address %s: local\n", ip);
+			assert_true(cl && sv);
+		}
+	}
+	freeifaddrs(ifs);
+}
+
 static int
 setup(void **state)
 {
@@ -257,6 +374,7 @@ main(void)
 		cmocka_unit_test(test_sha256_random),
 		cmocka_unit_test(test_clocks),
 		cmocka_unit_test(test_spin_poll),
+		cmocka_unit_test(test_peer_local),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
