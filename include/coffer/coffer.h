@@ -102,7 +102,7 @@ int coffer_config_set_timeout_ms(struct coffer_config *, unsigned ms);
  * before it sleeps, when its call is the process's only one in flight
  * (with more, every waiter sleeps at once) — or for every call when the
  * node is on this machine (a unix: server, a loopback or own address),
- * where the node's threads poll too; 0 = always sleep. Default 1000.
+ * where the node's threads poll too; 0 = always sleep. Default 3000.
  * JSON key "spin_us". */
 int coffer_config_set_spin_us(struct coffer_config *, unsigned us);
 int coffer_config_set_connections(struct coffer_config *, unsigned n);

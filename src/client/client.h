@@ -32,7 +32,7 @@ extern ProtobufCAllocator cf_resp_alloc;
 #define CF_CLI_DEFAULT_TIMEOUT_MS 10000u
 #define CF_CLI_MAX_TIMEOUT_MS 3600000u
 #define CF_CLI_DEFAULT_CONNS 16u
-#define CF_CLI_DEFAULT_SPIN_US 1000u
+#define CF_CLI_DEFAULT_SPIN_US 3000u
 #define CF_CLI_MAX_SPIN_US 10000u
 #define CF_CLI_STALE_CHECK_MS 1000u	/* idle longer: check before use */
 #define CF_CLI_MAX_RESPONSE (64u * 1024 * 1024)

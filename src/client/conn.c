@@ -275,14 +275,17 @@ remaining_ms(uint64_t deadline)
 
 /*
  * Before sleeping for a reply, poll without blocking for up to spin_us
- * (the configuration's "spin_us", default 1000, 0 = never), yielding the
+ * (the configuration's "spin_us", default 3000, 0 = never), yielding the
  * CPU between polls. A thread that sleeps pays for being woken (and the
  * node for waking it): on a virtual machine an idle CPU halts and the
  * wake-up is an inter-processor interrupt, tens of microseconds per
  * request (over 100 on some). The default covers an RSA-2048 signature
- * on a slow machine (250 us on one benchmark VM, 650 us on another):
- * 1-thread RSA p50 373 -> 286 us on the first with 500, 785-844 ->
- * 720 us on the second with 1000 (docs/PERFORMANCE.md).
+ * on a slow, noisy machine (250 us on one benchmark VM, 650-1,600 us on
+ * another): 1-thread RSA p50 373 -> 286 us on the first with 500,
+ * 785-844 -> 720 us on the second with 1000; with 1000 a fifth of the
+ * replies there still missed the spin (client context switches
+ * 250/s -> 50/s with 3000; RSA p99 1,601-1,630 -> 1,476-1,525 us;
+ * docs/PERFORMANCE.md).
  *
  * Only the process's lone request in flight (between its write and its
  * reply) spins: with two or more, client and node threads keep the CPUs

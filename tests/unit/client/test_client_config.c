@@ -121,7 +121,7 @@ test_valid(void **state)
 	assert_int_equal(cfg->nservers, 1);
 	assert_int_equal(cfg->timeout_ms, 10000);
 	assert_int_equal(cfg->connections, 16);
-	assert_int_equal(cfg->spin_us, 1000);
+	assert_int_equal(cfg->spin_us, 3000);
 	assert_null(cfg->trust_anchor);
 	assert_false(cfg->have_pin);
 	coffer_config_free(cfg);
