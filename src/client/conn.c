@@ -296,7 +296,7 @@ remaining_ms(uint64_t deadline)
  * our own addresses: c->local) every waiter spins: the node's threads
  * spin for local clients too, so under load nobody sleeps and nobody
  * pays for a wake-up (measured: ECDSA per call 2-4 threads +15-30 % on
- * the socket, ~+15 % over TLS on 127.0.0.1; RSA and 1 MiB calls
+ * the socket, a few per cent over TLS on 127.0.0.1; RSA and 1 MiB calls
  * unchanged within the noise). A remote node's replies take longer than
  * a spin, and the application's CPUs are its own.
  */

@@ -490,7 +490,8 @@ cf_server_slot_resume(void)
  * such connections also spin for their replies, so under load nobody
  * sleeps and no request pays for a wake-up on either side (ECDSA P-256
  * per call through the module, 4 threads, unix socket: 26,000 ->
- * 31,000-37,000/s; over TLS on 127.0.0.1 ~+15 %; docs/PERFORMANCE.md).
+ * 31,000-37,000/s; over TLS on 127.0.0.1 27 -> 30 % of OpenSSL in the
+ * bar; docs/PERFORMANCE.md).
  * Only the back-off stays. A lone local client (nothing else being
  * served) gets up to LONE_SPIN x spin_us, ended by any other request:
  * over TLS its next request often comes later than 50 us after a reply
