@@ -140,11 +140,11 @@ def main():
         if pairs:
             d = median(pairs)
             det = ("openssl %.0f us; median of %d per-round differences "
-                   "+%.0f us (range %+.0f..%+.0f)" %
+                   "%+.0f us (range %+.0f..%+.0f)" %
                    (o1["p50_us"], len(pairs), d, min(pairs), max(pairs)))
         else:
             d = r["p50_us"] - o1["p50_us"]
-            det = "openssl %.0f us, +%.0f us" % (o1["p50_us"], d)
+            det = "openssl %.0f us, %+.0f us" % (o1["p50_us"], d)
         line("RSA-2048 sign p50 (1t) <= ossl+150us", c,
              "%.0f us" % r["p50_us"], d <= 150, det)
     for c in COFFER:

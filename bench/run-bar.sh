@@ -171,12 +171,15 @@ softhsm2-util --init-token --free --label bar --so-pin 12345678 \
 	--pin 1234 >/dev/null
 
 pw=$(cat bench.password)
-targets="openssl;pkcs11:$softhsm_mod,name=softhsm,token=bar,pin=1234"
+# The four Coffer paths the bar judges; "judged" adds raw OpenSSL, and
+# "targets" SoftHSMv2 as well.
 cred="user=bench,pin-file=$work/bench.password"
-targets="$targets;pkcs11:$p11mod,name=coffer-p11,token=coffer,$cred"
-targets="$targets;coffer:$work/client.json,name=libcoffer,$cred"
-targets="$targets;pkcs11:$p11mod,name=coffer-p11-ux,token=coffer-ux,$cred"
-targets="$targets;coffer:$work/unix.json,name=libcoffer-ux,$cred"
+coffer_paths="pkcs11:$p11mod,name=coffer-p11,token=coffer,$cred"
+coffer_paths="$coffer_paths;coffer:$work/client.json,name=libcoffer,$cred"
+coffer_paths="$coffer_paths;pkcs11:$p11mod,name=coffer-p11-ux,token=coffer-ux,$cred"
+coffer_paths="$coffer_paths;coffer:$work/unix.json,name=libcoffer-ux,$cred"
+judged="openssl;$coffer_paths"
+targets="openssl;pkcs11:$softhsm_mod,name=softhsm,token=bar,pin=1234;$coffer_paths"
 # The throughput lines also run "tls": the same OpenSSL operation behind a
 # minimal TLS 1.3 server process on 127.0.0.1, the floor of any networked
 # HSM here, and "unix", the same without TLS on a unix socket, the floor
@@ -184,7 +187,6 @@ targets="$targets;coffer:$work/unix.json,name=libcoffer-ux,$cred"
 # The sign lines also run libcoffer's pipelined coffer_sign_many, 16
 # signatures per call; the bulk lines (1 MiB per request) run without it.
 bulk_targets="openssl;tls;unix;${targets#openssl;}"
-judged="openssl;${targets#openssl;pkcs11:$softhsm_mod,name=softhsm,token=bar,pin=1234;}"
 ops_targets="$bulk_targets;coffer:$work/client.json,name=libcoffer-b16,$cred,batch=16"
 ops_targets="$ops_targets;coffer:$work/unix.json,name=libcoffer-b16-ux,$cred,batch=16"
 
@@ -231,7 +233,7 @@ echo "run-bar: work directory $work; node pid $pid" >&2
 
 # 100,000 token keys: find one by label, end to end through the module.
 rss_before=$(awk '/VmRSS/ {print $2}' /proc/"$pid"/status)
-"$bench" --targets "${targets#openssl;pkcs11:$softhsm_mod,name=softhsm,token=bar,pin=1234;}" \
+"$bench" --targets "$coffer_paths" \
 	--threads 1 --seconds "$seconds" --reps "$reps" --warmup 0.5 \
 	--workloads find-label --find-keys "$find_keys" --find-keep \
 	--json bar-find.json | tee bar-find.txt || true

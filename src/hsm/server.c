@@ -283,6 +283,31 @@ plain_read(struct conn *c, uint8_t *p, size_t n, size_t *got)
 	}
 }
 
+/*
+ * Writes all n bytes of a plain connection into its buffer BIO: 0, or -1
+ * (connection lost). A write larger than the buffer goes straight to
+ * the socket and may be taken in part; the rest follows.
+ */
+static int
+plain_write(struct conn *c, const uint8_t *p, size_t n)
+{
+	size_t w;
+
+	while (n > 0) {
+		errno = 0;
+		w = 0;
+		if (BIO_write_ex(c->wbio, p, n, &w) != 1) {
+			/* Blocking socket: a retry is EINTR. */
+			if (BIO_should_retry(c->wbio) && errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= w;
+	}
+	return 0;
+}
+
 /* Reads exactly n bytes. 0, or -1 on EOF / error / shutdown. */
 static int
 conn_read(struct conn *c, uint8_t *p, size_t n, bool first)
@@ -356,9 +381,9 @@ conn_send(struct conn *c, const uint8_t *p, size_t n, bool flush)
 		/* The buffer BIO gathers header and reply (a large reply
 		 * goes from p straight to the socket). */
 		c->unflushed = true;
-		if (BIO_write_ex(c->wbio, small, CF_FRAME_HDR,
-		    &(size_t){0}) != 1 || BIO_write_ex(c->wbio, p, n,
-		    &(size_t){0}) != 1 || (flush && conn_flush(c) != 0)) {
+		if (plain_write(c, small, CF_FRAME_HDR) != 0 ||
+		    plain_write(c, p, n) != 0 ||
+		    (flush && conn_flush(c) != 0)) {
 			log_info("conn %llu (%s): write: connection lost",
 			    (unsigned long long)c->id, c->peer);
 			ERR_clear_error();
