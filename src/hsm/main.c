@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/crash.h"
 #include "hsm/node_run.h"
 
 static void
@@ -70,5 +71,6 @@ main(int argc, char **argv)
 		usage(stderr);
 		return CF_EXIT_USAGE;
 	}
+	cf_crash_report_install("cofferd");
 	return cf_node_run(&opts);
 }

@@ -57,7 +57,8 @@ def test_audit_chain():
         # is ahead of what the file holds after restart... the node refuses
         # a broken file at start instead.
         alog = os.path.join(env.node.data_dir, "audit.log")
-        assert env.node.stop() == 0
+        rc = env.node.stop()
+        assert rc == 0, "cofferd exited with %r" % rc
         with open(alog) as f:
             content = f.read().splitlines()
         content[1] = content[1].replace('"op":"', '"op":"X', 1)

@@ -670,6 +670,51 @@ test_timeouts_and_limits(void **state)
 	free(h);
 }
 
+/*
+ * Stopping right after writes, many times: libraft still has the open
+ * segment's writer, the finalize of that segment and the preparation of
+ * the next one in flight when raft_close is called, in an order that
+ * depends on the thread pool's timing. Each round writes a few entries,
+ * waits 0-3 ms and stops; the next round restarts from the same dir and
+ * must see every entry. COFFER_STOP_ROUNDS sets the number of rounds.
+ */
+static void
+test_stop_after_writes(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	char dir[PATH_MAX];
+	uint8_t key[32], r;
+	struct cf_apply_result res;
+	uint64_t index = 0, count = 0;
+	const char *env = getenv("COFFER_STOP_ROUNDS");
+	int rounds = env != NULL ? atoi(env) : 12;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(RAND_bytes(key, 32), 1);
+	mkdir_tmp(dir, sizeof(dir), "raftstop");
+	for (int i = 0; i < rounds; i++) {
+		assert_int_equal(harness_start(h, dir, key, 0, 0), 0);
+		/* Everything written before the last stop is there. */
+		assert_int_equal(cf_raftnode_wait_applied(h->node, index,
+		    LONG_WAIT), 0);
+		assert_int_equal(h->toy.count, count);
+		wait_leader(h);
+		assert_int_equal(RAND_bytes(&r, 1), 1);
+		for (int k = 0; k <= (r & 7); k++) {
+			assert_int_equal(cf_raftnode_propose_sync(h->node,
+			    (const uint8_t *)"stop", 4, LONG_WAIT, &res,
+			    &index), 0);
+			count++;
+		}
+		usleep((useconds_t)(r >> 3) * 100);
+		harness_join(h);
+		assert_int_equal(h->toy.count, count);
+	}
+	rm_rf(dir);
+	free(h);
+}
+
 static int
 setup(void **state)
 {
@@ -701,6 +746,7 @@ main(void)
 		cmocka_unit_test(test_wrong_key_log),
 		cmocka_unit_test(test_wrong_key_snapshot),
 		cmocka_unit_test(test_timeouts_and_limits),
+		cmocka_unit_test(test_stop_after_writes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
