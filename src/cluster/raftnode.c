@@ -22,6 +22,7 @@
  * lengths silently produce segments that fail to load on restart).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -97,6 +98,11 @@ struct cf_raftnode {
 	struct prop_list inflight;	/* loop only, keyed by index */
 	void (*stop_cb)(void *);
 	void *stop_arg;
+
+	/* libraft 0.15 close-callback guard: see io_close_guarded. */
+	void (*uv_close)(struct raft_io *, raft_io_close_cb);
+	raft_io_close_cb io_close_cb;
+	int io_closed;
 };
 
 /* --- helpers ------------------------------------------------------------ */
@@ -713,8 +719,50 @@ cf_raftnode_status(struct cf_raftnode *node, struct cf_raftnode_status *st)
 
 /* --- start / stop ------------------------------------------------------- */
 
+/*
+ * libraft 0.15 can fire its io close callback twice: uvMaybeFireCloseCb
+ * has no "already fired" guard, and the open segment's writer may finish
+ * closing after the callback fired (when its last write was still in the
+ * thread pool), calling it again from uvAliveSegmentWriterCloseCb (fixed
+ * upstream in cowsql/raft PR #45). The second call reached a freed raft
+ * node: cofferd died of SIGSEGV in ioCloseCb during a clean stop, about
+ * once in 1,500 stops under load (the crash report's stack: uv_run ->
+ * ioCloseCb, the writer's close callbacks being tail calls). So raft_io's
+ * close goes through this wrapper, which passes on the first call only,
+ * and the memory libraft may still read after its close (our node, the
+ * raft_io and libraft's uv object) is freed by cf_raftnode_destroy once
+ * the loop has run dry, not when raft_close completes.
+ */
+#define NODE_OF_IO(io) \
+	((struct cf_raftnode *)((char *)(io) - offsetof(struct cf_raftnode, io)))
+
 static void
-node_free(struct cf_raftnode *node)
+io_closed_once(struct raft_io *io)
+{
+	struct cf_raftnode *node = NODE_OF_IO(io);
+
+	if (node->io_closed) {
+		log_debug("raft: libraft's io close callback fired again "
+		    "(ignored)");
+		return;
+	}
+	node->io_closed = 1;
+	node->io_close_cb(io);
+}
+
+static void
+io_close_guarded(struct raft_io *io, raft_io_close_cb cb)
+{
+	struct cf_raftnode *node = NODE_OF_IO(io);
+
+	node->io_close_cb = cb;
+	node->uv_close(io, io_closed_once);
+}
+
+/* Stopped: no proposal can start, waiters are gone, the key is wiped.
+ * The struct itself stays for cf_raftnode_destroy. */
+static void
+node_release(struct cf_raftnode *node)
 {
 	pthread_mutex_lock(&node->mu);
 	node->stopped = 1;
@@ -724,6 +772,15 @@ node_free(struct cf_raftnode *node)
 		pthread_cond_wait(&node->applied_cv, &node->mu);
 	pthread_mutex_unlock(&node->mu);
 	cf_free_secret(node->key, CF_CLUSTER_KEY_LEN);
+	node->key = NULL;
+}
+
+void
+cf_raftnode_destroy(struct cf_raftnode *node)
+{
+	if (node == NULL)
+		return;
+	raft_uv_close(&node->io);
 	pthread_cond_destroy(&node->applied_cv);
 	pthread_mutex_destroy(&node->mu);
 	free(node);
@@ -738,7 +795,7 @@ handle_closed(uv_handle_t *h)
 
 	if (--node->handles_closing > 0)
 		return;
-	node_free(node);
+	node_release(node);
 	if (cb != NULL)
 		cb(arg);
 }
@@ -757,15 +814,17 @@ raft_closed(struct raft *r)
 		prop_unref(pr);
 	}
 	pthread_mutex_unlock(&node->mu);
-	raft_uv_close(&node->io);
 	cf_transport_local_free(&node->transport);
 	if (node->handles_open) {
+		/* raft_uv_close waits for cf_raftnode_destroy. */
 		node->handles_closing = 2;
 		uv_close((uv_handle_t *)&node->async, handle_closed);
 		uv_close((uv_handle_t *)&node->timer, handle_closed);
 	} else {
-		/* Failed start: no handles, nobody to call back. */
-		node_free(node);
+		/* Failed start (nothing appended, so no writer to close
+		 * late): no handles, no owner, nobody to call back. */
+		node_release(node);
+		cf_raftnode_destroy(node);
 	}
 }
 
@@ -865,6 +924,8 @@ cf_raftnode_start(uv_loop_t *loop, const struct cf_raftnode_opts *opts,
 		goto fail;
 	}
 	stage = 2;
+	node->uv_close = node->io.close;
+	node->io.close = io_close_guarded;
 	if ((rv = raft_init(&node->raft, &node->io, &node->rfsm, opts->id,
 	    opts->address)) != 0) {
 		log_error("raft: raft_init: %s (%s)", raft_errstr(rv),

@@ -81,8 +81,14 @@ struct cf_raftnode_status {
 /* Any thread (values are refreshed on the loop thread). */
 void cf_raftnode_status(struct cf_raftnode *, struct cf_raftnode_status *);
 
-/* Loop thread. Closes raft; cb runs on the loop once everything is closed
- * and freed. Pending proposals fail with COFFER_E_UNAVAILABLE. */
+/* Loop thread. Closes raft; cb runs on the loop once raft is closed, no
+ * API caller is left inside and the cluster key copy is wiped. Pending
+ * proposals fail with COFFER_E_UNAVAILABLE. The node's memory stays until
+ * cf_raftnode_destroy: libraft 0.15 may still read it from callbacks that
+ * run after cb (raftnode.c, io_close_guarded). */
 void cf_raftnode_stop(struct cf_raftnode *, void (*cb)(void *), void *arg);
+/* Frees a stopped node once its loop has no handle left (uv_run has
+ * returned): not before. NULL is a no-op. */
+void cf_raftnode_destroy(struct cf_raftnode *);
 
 #endif

@@ -80,6 +80,7 @@ struct run {
 	bool raft_stop_wanted;
 	bool raft_stop_called;
 	struct cf_raftnode *raft;	/* while stopping: node.raft is NULL */
+	struct cf_raftnode *raft_done;	/* stopped; freed after the loop */
 
 	pthread_t boot_thread;
 	bool boot_started;
@@ -316,6 +317,9 @@ on_raft_stopped(void *arg)
 {
 	struct run *r = arg;
 
+	/* libraft may still touch it until the loop runs dry (raftnode.h);
+	 * it holds no secret any more. */
+	r->raft_done = r->raft;
 	r->raft = NULL;
 	log_info("raft stopped");
 	if (r->rm_raft_after_stop) {
@@ -1136,6 +1140,8 @@ cf_node_run(const struct cf_node_run_opts *opts)
 		uv_run(&r->loop, UV_RUN_DEFAULT);
 		if (uv_loop_close(&r->loop) != 0)
 			log_warn("event loop still busy at exit");
+		else
+			cf_raftnode_destroy(r->raft_done);
 	}
 	the_run = NULL;
 	if (r->node.audit != NULL)

@@ -256,8 +256,12 @@ harness_join(struct harness *h)
 		uv_async_send(&h->stop_async);
 	}
 	assert_int_equal(pthread_join(h->thread, NULL), 0);
-	if (h->started == 1)
+	if (h->started == 1) {
 		assert_true(h->stopped);
+		/* The loop has run dry (loop_main closed it). */
+		cf_raftnode_destroy(h->node);
+		h->node = NULL;
+	}
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->cv);
 	toy_fini(&h->toy);
