@@ -78,7 +78,9 @@ int coffer_role_from_name(const char *name);
  *   "pin_sha256":     "hex sha256 of the node's bootstrap cert DER"
  *                     (before initialization; used instead of trust_anchor)
  *   "client_cert":    "path", "client_key": "path" (mTLS, optional)
- *   "timeout_ms":     10000
+ *   "timeout_ms":     10000  (how long a call waits for its reply)
+ *   "keygen_timeout_ms": 120000  (the same for key generation, whose
+ *                     RSA prime search can take seconds on a busy node)
  *   "connections":    16   (pool size per client: at most this many
  *                     connections, opened as concurrent calls need them;
  *                     more threads than that wait in line for one)
@@ -98,6 +100,9 @@ int coffer_config_set_pin(struct coffer_config *, const char *sha256_hex);
 int coffer_config_set_client_cert(struct coffer_config *, const char *cert,
     const char *key);
 int coffer_config_set_timeout_ms(struct coffer_config *, unsigned ms);
+/* How long coffer_generate_key and coffer_generate_key_pair wait for their
+ * reply (1 … 3600000 ms, default 120000; JSON key "keygen_timeout_ms"). */
+int coffer_config_set_keygen_timeout_ms(struct coffer_config *, unsigned ms);
 /* Microseconds a thread waiting for a reply polls (yielding the CPU)
  * before it sleeps, when its call is the process's only one in flight
  * (with more, every waiter sleeps at once) — or for every call when the

@@ -30,6 +30,9 @@ extern ProtobufCAllocator cf_resp_alloc;
 #define CF_CLI_MAX_SERVERS 32
 #define CF_CLI_MAX_CONNS 64
 #define CF_CLI_DEFAULT_TIMEOUT_MS 10000u
+/* Key generation: an RSA-4096 prime search takes 0.2 s to over 10 s on a
+ * busy node (a long tail), so it gets its own, longer wait. */
+#define CF_CLI_DEFAULT_KEYGEN_TIMEOUT_MS 120000u
 #define CF_CLI_MAX_TIMEOUT_MS 3600000u
 #define CF_CLI_DEFAULT_CONNS 16u
 #define CF_CLI_DEFAULT_SPIN_US 3000u
@@ -50,6 +53,7 @@ struct coffer_config {
 	uint8_t pin[32];
 	bool have_pin;
 	unsigned timeout_ms;
+	unsigned keygen_timeout_ms;	/* requests sent with CF_CALL_SLOW */
 	unsigned connections;
 	unsigned spin_us;
 };
@@ -175,6 +179,7 @@ int cf_conn_read_frame(struct cf_conn *, size_t max, uint64_t deadline_ms,
 #define CF_CALL_SECRET 0x2	/* packed request holds a password */
 #define CF_CALL_RAW 0x4		/* no lazy login/logout (login, logout) */
 #define CF_CALL_NORETRY 0x8	/* not idempotent: never resent (op update) */
+#define CF_CALL_SLOW 0x10	/* key generation: keygen_timeout_ms */
 
 /*
  * Runs when a call succeeded (rc 0 from the node), with the connection still

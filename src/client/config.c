@@ -59,6 +59,7 @@ coffer_config_new(struct coffer_config **out)
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
 		return COFFER_E_NOMEM;
 	cfg->timeout_ms = CF_CLI_DEFAULT_TIMEOUT_MS;
+	cfg->keygen_timeout_ms = CF_CLI_DEFAULT_KEYGEN_TIMEOUT_MS;
 	cfg->connections = CF_CLI_DEFAULT_CONNS;
 	cfg->spin_us = CF_CLI_DEFAULT_SPIN_US;
 	*out = cfg;
@@ -122,6 +123,7 @@ cf_config_copy(const struct coffer_config *src, struct coffer_config *dst)
 	memcpy(dst->pin, src->pin, sizeof(dst->pin));
 	dst->have_pin = src->have_pin;
 	dst->timeout_ms = src->timeout_ms;
+	dst->keygen_timeout_ms = src->keygen_timeout_ms;
 	dst->connections = src->connections;
 	dst->spin_us = src->spin_us;
 	rc = 0;
@@ -244,6 +246,15 @@ coffer_config_set_timeout_ms(struct coffer_config *cfg, unsigned ms)
 	if (cfg == NULL || ms == 0 || ms > CF_CLI_MAX_TIMEOUT_MS)
 		return COFFER_E_INVAL;
 	cfg->timeout_ms = ms;
+	return 0;
+}
+
+int
+coffer_config_set_keygen_timeout_ms(struct coffer_config *cfg, unsigned ms)
+{
+	if (cfg == NULL || ms == 0 || ms > CF_CLI_MAX_TIMEOUT_MS)
+		return COFFER_E_INVAL;
+	cfg->keygen_timeout_ms = ms;
 	return 0;
 }
 
@@ -444,6 +455,9 @@ coffer_config_load_err(const char *path, struct coffer_config **out,
 		} else if (strcmp(key, "timeout_ms") == 0) {
 			rc = get_uint(v, key, 1, CF_CLI_MAX_TIMEOUT_MS,
 			    &cfg->timeout_ms, err, errlen);
+		} else if (strcmp(key, "keygen_timeout_ms") == 0) {
+			rc = get_uint(v, key, 1, CF_CLI_MAX_TIMEOUT_MS,
+			    &cfg->keygen_timeout_ms, err, errlen);
 		} else if (strcmp(key, "spin_us") == 0) {
 			rc = get_uint(v, key, 0, CF_CLI_MAX_SPIN_US,
 			    &cfg->spin_us, err, errlen);

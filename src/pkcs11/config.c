@@ -24,7 +24,7 @@ static const char *const top_keys[] = { "log_file", "log_level",
     "max_sessions", "slots", NULL };
 static const char *const slot_keys[] = { "label", "client_config", "servers",
     "trust_anchor", "server_name", "pin_sha256", "client_cert", "client_key",
-    "timeout_ms", "connections", "spin_us", NULL };
+    "timeout_ms", "keygen_timeout_ms", "connections", "spin_us", NULL };
 
 static bool
 known(const char *k, const char *const *list)
@@ -66,6 +66,25 @@ conf_path(const char *dir, const char *s, char *buf, size_t len)
 		return s;
 	n = snprintf(buf, len, "%s/%s", dir, s);
 	return n > 0 && (size_t)n < len ? buf : NULL;
+}
+
+/* An optional unsigned key of a slot, min … max, passed to set. */
+static int
+uint_field(json_t *o, const char *k, json_int_t min, json_int_t max,
+    struct coffer_config *cfg, int (*set)(struct coffer_config *, unsigned),
+    char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max ||
+	    set(cfg, (unsigned)json_integer_value(v)) != 0) {
+		snprintf(err, errlen, "bad \"%s\"", k);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -129,30 +148,15 @@ slot_inline(json_t *o, const char *dir, struct coffer_config **out,
 		snprintf(err, errlen, "bad \"client_cert\"/\"client_key\"");
 		goto out;
 	}
-	if ((v = json_object_get(o, "timeout_ms")) != NULL &&
-	    (!json_is_integer(v) || json_integer_value(v) <= 0 ||
-	    json_integer_value(v) > 3600000 ||
-	    coffer_config_set_timeout_ms(cfg,
-	    (unsigned)json_integer_value(v)) != 0)) {
-		snprintf(err, errlen, "bad \"timeout_ms\"");
+	if (uint_field(o, "timeout_ms", 1, 3600000, cfg,
+	    coffer_config_set_timeout_ms, err, errlen) != 0 ||
+	    uint_field(o, "keygen_timeout_ms", 1, 3600000, cfg,
+	    coffer_config_set_keygen_timeout_ms, err, errlen) != 0 ||
+	    uint_field(o, "spin_us", 0, 10000, cfg,
+	    coffer_config_set_spin_us, err, errlen) != 0 ||
+	    uint_field(o, "connections", 1, 1024, cfg,
+	    coffer_config_set_connections, err, errlen) != 0)
 		goto out;
-	}
-	if ((v = json_object_get(o, "spin_us")) != NULL &&
-	    (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > 10000 ||
-	    coffer_config_set_spin_us(cfg,
-	    (unsigned)json_integer_value(v)) != 0)) {
-		snprintf(err, errlen, "bad \"spin_us\"");
-		goto out;
-	}
-	if ((v = json_object_get(o, "connections")) != NULL &&
-	    (!json_is_integer(v) || json_integer_value(v) <= 0 ||
-	    json_integer_value(v) > 1024 ||
-	    coffer_config_set_connections(cfg,
-	    (unsigned)json_integer_value(v)) != 0)) {
-		snprintf(err, errlen, "bad \"connections\"");
-		goto out;
-	}
 	*out = cfg;
 	cfg = NULL;
 	rc = 0;

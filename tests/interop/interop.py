@@ -158,7 +158,9 @@ def setup_coffer(name, module=None, token="coffer"):
         json.dump({"log_file": log, "log_level": "debug",
                    "slots": [{"label": token,
                               "servers": [henv.node.addr],
-                              "trust_anchor": henv.ca_cert()}]}, f,
+                              "trust_anchor": henv.ca_cert(),
+                              # RSA-4096 under ASan on a busy CI host
+                              "keygen_timeout_ms": 300000}]}, f,
                   indent=2)
     env = _base_env()
     env["COFFER_PKCS11_CONF"] = conf

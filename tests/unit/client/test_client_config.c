@@ -91,7 +91,8 @@ test_valid(void **state)
 	    "0123456789abcdef0123456789abcdef\","
 	    " \"client_cert\": \"/abs/client.crt\","
 	    " \"client_key\": \"client.key\","
-	    " \"timeout_ms\": 2500, \"connections\": 7, \"spin_us\": 0}\n",
+	    " \"timeout_ms\": 2500, \"keygen_timeout_ms\": 45000,"
+	    " \"connections\": 7, \"spin_us\": 0}\n",
 	    path, sizeof(path));
 	assert_int_equal(coffer_config_load_err(path, &cfg, err, sizeof(err)),
 	    0);
@@ -109,6 +110,7 @@ test_valid(void **state)
 	snprintf(want, sizeof(want), "%s/client.key", tmpdir);
 	assert_string_equal(cfg->client_key, want);
 	assert_int_equal(cfg->timeout_ms, 2500);
+	assert_int_equal(cfg->keygen_timeout_ms, 45000);
 	assert_int_equal(cfg->connections, 7);
 	assert_int_equal(cfg->spin_us, 0);
 	coffer_config_free(cfg);
@@ -120,6 +122,7 @@ test_valid(void **state)
 	assert_int_equal(coffer_config_load(path, &cfg), 0);
 	assert_int_equal(cfg->nservers, 1);
 	assert_int_equal(cfg->timeout_ms, 10000);
+	assert_int_equal(cfg->keygen_timeout_ms, 120000);
 	assert_int_equal(cfg->connections, 16);
 	assert_int_equal(cfg->spin_us, 3000);
 	assert_null(cfg->trust_anchor);
@@ -170,6 +173,9 @@ test_wrong_types(void **state)
 		"{\"servers\":[\"a:1\"],\"timeout_ms\":\"10\"}",
 		"{\"servers\":[\"a:1\"],\"timeout_ms\":0}",
 		"{\"servers\":[\"a:1\"],\"timeout_ms\":1.5}",
+		"{\"servers\":[\"a:1\"],\"keygen_timeout_ms\":0}",
+		"{\"servers\":[\"a:1\"],\"keygen_timeout_ms\":3600001}",
+		"{\"servers\":[\"a:1\"],\"keygen_timeout_ms\":\"60\"}",
 		"{\"servers\":[\"a:1\"],\"connections\":0}",
 		"{\"servers\":[\"a:1\"],\"connections\":-3}",
 		"{\"servers\":[\"a:1\"],\"connections\":100000}",
@@ -285,6 +291,13 @@ test_setters(void **state)
 	assert_memory_equal(cfg->pin, pin, 32);
 	assert_int_equal(coffer_config_set_timeout_ms(cfg, 0), COFFER_E_INVAL);
 	assert_int_equal(coffer_config_set_timeout_ms(cfg, 1234), 0);
+	assert_int_equal(cfg->timeout_ms, 1234);
+	assert_int_equal(coffer_config_set_keygen_timeout_ms(cfg, 0),
+	    COFFER_E_INVAL);
+	assert_int_equal(coffer_config_set_keygen_timeout_ms(cfg, 3600001),
+	    COFFER_E_INVAL);
+	assert_int_equal(coffer_config_set_keygen_timeout_ms(cfg, 777), 0);
+	assert_int_equal(cfg->keygen_timeout_ms, 777);
 	assert_int_equal(cfg->timeout_ms, 1234);
 	assert_int_equal(coffer_config_set_connections(cfg, 0),
 	    COFFER_E_INVAL);

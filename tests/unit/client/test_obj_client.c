@@ -6,7 +6,7 @@
  * get-attributes end to end, multi-part operations pinned to their node,
  * one-shot calls streamed above 1 MiB, the GCM IV, random bytes in 1 MiB
  * chunks, failover to the next server on COFFER_E_UNAVAILABLE (but never
- * for session objects), and fork safety (the child is not logged in, uses
+ * for session objects), key generation's own timeout, and fork safety (the child is not logged in, uses
  * another instance, and the parent's connection keeps working).
  */
 #include <coffer/coffer_objects.h>	/* first: p11-kit's macros */
@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -42,7 +43,10 @@
 
 #include "coffer.pb-c.h"
 
-enum mode { M_NORMAL, M_UNAVAIL };
+/* M_SLOW: key generation and random bytes are answered after SLOW_MS. */
+enum mode { M_NORMAL, M_UNAVAIL, M_SLOW };
+
+#define SLOW_MS 700
 
 #define MAX_HANDLERS 64
 #define NFIND 2500
@@ -195,6 +199,7 @@ serve(struct hctx *h, SSL *ssl)
 	Coffer__LoginResp lr;
 	Coffer__Empty empty;
 	Coffer__ObjHandleResp hr;
+	Coffer__ObjKeyPairResp kp;
 	Coffer__ObjFindResp fr;
 	Coffer__ObjGetAttrsResp ga;
 	Coffer__AttrResult ar[4], *arp[4];
@@ -220,6 +225,11 @@ serve(struct hctx *h, SSL *ssl)
 		if (req == NULL)
 			return;
 		atomic_fetch_add(&s->requests, 1);
+		if (atomic_load(&s->mode) == M_SLOW && (req->body_case ==
+		    COFFER__REQUEST__BODY_OBJ_GENERATE_KEY || req->body_case ==
+		    COFFER__REQUEST__BODY_OBJ_GENERATE_KEY_PAIR ||
+		    req->body_case == COFFER__REQUEST__BODY_RANDOM))
+			usleep(SLOW_MS * 1000);
 		coffer__response__init(&resp);
 		coffer__empty__init(&empty);
 		coffer__crypto_data_resp__init(&dr);
@@ -261,6 +271,14 @@ serve(struct hctx *h, SSL *ssl)
 			resp.body_case =
 			    COFFER__RESPONSE__BODY_OBJ_GENERATE_KEY;
 			resp.obj_generate_key = &hr;
+			break;
+		case COFFER__REQUEST__BODY_OBJ_GENERATE_KEY_PAIR:
+			coffer__obj_key_pair_resp__init(&kp);
+			kp.pub = atomic_fetch_add(&s->next_handle, 2);
+			kp.priv = kp.pub + 1;
+			resp.body_case =
+			    COFFER__RESPONSE__BODY_OBJ_GENERATE_KEY_PAIR;
+			resp.obj_generate_key_pair = &kp;
 			break;
 		case COFFER__REQUEST__BODY_OBJ_FIND:
 			atomic_fetch_add(&s->finds, 1);
@@ -796,6 +814,66 @@ test_failover_and_pinning(void **state)
 	srv_stop(b);
 }
 
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Key generation waits keygen_timeout_ms (default 120 s), every other
+ * call timeout_ms: with timeout_ms 300 a key generation answered after
+ * 700 ms succeeds, random bytes answered after 700 ms time out; with
+ * keygen_timeout_ms 300 the key generation times out too.
+ */
+static void
+test_keygen_timeout(void **state)
+{
+	struct srv *s = srv_start(M_SLOW);
+	struct coffer_config *cfg = cfg_for(s->port, s->fp, NULL, NULL);
+	struct coffer_client *c = NULL;
+	CK_MECHANISM kg = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_MECHANISM ec = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	uint64_t h = 0, pub = 0, priv = 0, t0;
+	uint8_t r[16];
+
+	(void)state;
+	atomic_store(&s->next_handle, 100);
+	assert_int_equal(coffer_config_set_timeout_ms(cfg, 300), 0);
+	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
+	assert_int_equal(coffer_login(c, "u", "pw", NULL), 0);
+	t0 = now_ms();
+	if (coffer_generate_key(c, &kg, NULL, 0, &h) != 0)
+		fail_msg("%s", coffer_client_last_error(c));
+	assert_true(now_ms() - t0 >= SLOW_MS - 20);
+	assert_int_equal(h, 100);
+	if (coffer_generate_key_pair(c, &ec, NULL, 0, NULL, 0, &pub,
+	    &priv) != 0)
+		fail_msg("%s", coffer_client_last_error(c));
+	assert_true(pub == 101 && priv == 102);
+	t0 = now_ms();
+	assert_int_equal(coffer_random(c, r, sizeof(r)), COFFER_E_TIMEOUT);
+	assert_true(now_ms() - t0 < SLOW_MS);
+	coffer_client_free(c);
+
+	c = NULL;
+	assert_int_equal(coffer_config_set_keygen_timeout_ms(cfg, 300), 0);
+	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
+	assert_int_equal(coffer_login(c, "u", "pw", NULL), 0);
+	assert_int_equal(coffer_generate_key(c, &kg, NULL, 0, &h),
+	    COFFER_E_TIMEOUT);
+	assert_int_equal(h, 0);
+	assert_int_equal(coffer_generate_key_pair(c, &ec, NULL, 0, NULL, 0,
+	    &pub, &priv), COFFER_E_TIMEOUT);
+	assert_int_equal(pub, 0);
+	coffer_client_free(c);
+	coffer_config_free(cfg);
+	srv_stop(s);
+}
+
 static void
 test_fork(void **state)
 {
@@ -907,6 +985,7 @@ main(void)
 		cmocka_unit_test(test_ops_and_streaming),
 		cmocka_unit_test(test_random_chunks),
 		cmocka_unit_test(test_failover_and_pinning),
+		cmocka_unit_test(test_keygen_timeout),
 		cmocka_unit_test(test_fork),
 	};
 
