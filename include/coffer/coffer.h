@@ -105,10 +105,9 @@ int coffer_config_set_timeout_ms(struct coffer_config *, unsigned ms);
 int coffer_config_set_keygen_timeout_ms(struct coffer_config *, unsigned ms);
 /* Microseconds a thread waiting for a reply polls (yielding the CPU)
  * before it sleeps, when its call is the process's only one in flight
- * (with more, every waiter sleeps at once) — or for every call when the
- * node is on this machine (a unix: server, a loopback or own address),
- * where the node's threads poll too; 0 = always sleep. Default 3000.
- * JSON key "spin_us". */
+ * (with more, every waiter sleeps at once: the CPUs are busy and the
+ * polling would take them from whoever computes the replies); 0 = always
+ * sleep. Default 3000. JSON key "spin_us". */
 int coffer_config_set_spin_us(struct coffer_config *, unsigned us);
 int coffer_config_set_connections(struct coffer_config *, unsigned n);
 void coffer_config_free(struct coffer_config *);

@@ -66,8 +66,6 @@ struct cf_conn {
 	BIO *wbio;			/* write buffer over the socket (plain:
 					 * the same as rbio) */
 	bool plain;
-	bool local;			/* node on this machine (plain, or TCP
-					 * to a loopback / own address) */
 	uint8_t *buf;			/* frames out and in, reused */
 	size_t cap;
 	size_t server;			/* index into cfg.servers */

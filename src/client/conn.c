@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -291,14 +290,14 @@ remaining_ms(uint64_t deadline)
  * reply) spins: with two or more, client and node threads keep the CPUs
  * busy, nothing halts, and the spinner's sched_yield() calls only take
  * CPU from whoever computes the replies. (The rule before, "no other
- * thread already waiting", let one of two busy threads spin.) With the
- * node on this machine (its unix socket, or TCP to a loopback or one of
- * our own addresses: c->local) every waiter spins: the node's threads
- * spin for local clients too, so under load nobody sleeps and nobody
- * pays for a wake-up (measured: ECDSA per call 2-4 threads +15-30 % on
- * the socket, a few per cent over TLS on 127.0.0.1; RSA and 1 MiB calls
- * unchanged within the noise). A remote node's replies take longer than
- * a spin, and the application's CPUs are its own.
+ * thread already waiting", let one of two busy threads spin.) This holds
+ * for a node on this machine too. Sessions 9-10 let every waiter spin
+ * there (unix socket, loopback or own-address TCP); on the benchmark VM
+ * in session 12 (Linux 6.18, 2 vCPUs) that rule halved RSA-2048
+ * throughput at 2 threads (1,042 against 2,137/s) and cost ECDSA per
+ * call a third (TLS 11,706 against 17,538/s, socket 16,615 against
+ * 23,260/s; interleaved rounds, docs/PERFORMANCE.md), while in session
+ * 10 it had only matched this rule in absolute figures.
  */
 static atomic_uint inflight;
 
@@ -514,12 +513,7 @@ wait_input(struct cf_conn *c, uint64_t deadline)
 	if (c->spin_skip > 0) {
 		c->spin_skip--;
 	} else if (c->spin_us > 0) {
-		/* Connections to a node on this machine spin with others
-		 * in flight too: the node's threads spin for them as well,
-		 * and neither side pays for a wake-up (server.c
-		 * conn_spin). */
-		if (cf_spin_poll(c->fd, c->spin_us, &inflight,
-		    c->local ? UINT_MAX : 1)) {
+		if (cf_spin_poll(c->fd, c->spin_us, &inflight, 1)) {
 			c->spin_backoff = 0;
 			return 0;
 		}
@@ -700,7 +694,7 @@ cf_conn_open(SSL_CTX *ctx, const char *host_port, const char *server_name,
 			rc = COFFER_E_NOMEM;
 			goto out;
 		}
-		c->plain = c->local = true;
+		c->plain = true;
 		c->rbio = c->wbio = BIO_push(buf, sbio);
 		*out = c;
 		c = NULL;
@@ -709,7 +703,6 @@ cf_conn_open(SSL_CTX *ctx, const char *host_port, const char *server_name,
 	}
 	if ((rc = tcp_connect(host_port, deadline, &c->fd, err, errlen)) != 0)
 		goto out;
-	c->local = cf_sock_peer_local(c->fd);
 	c->can_block = set_blocking(c->fd);
 	/*
 	 * Reads straight from the socket (read-ahead in SSL); writes through

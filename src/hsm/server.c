@@ -510,19 +510,19 @@ cf_server_slot_resume(void)
  * The spin ends early when another connection starts serving a request.
  *
  * Connections from this machine (the unix socket, or TCP from a loopback
- * or one of our own addresses: c->local) spin without the first two
- * conditions: client and node share the CPUs, and libcoffer's threads on
- * such connections also spin for their replies, so under load nobody
- * sleeps and no request pays for a wake-up on either side (ECDSA P-256
- * per call through the module, 4 threads, unix socket: 26,000 ->
- * 31,000-37,000/s; over TLS on 127.0.0.1 27 -> 30 % of OpenSSL in the
- * bar; docs/PERFORMANCE.md).
- * Only the back-off stays. A lone local client (nothing else being
- * served) gets up to LONE_SPIN x spin_us, ended by any other request:
- * over TLS its next request often comes later than 50 us after a reply
- * (1-thread RSA-2048 p50 over OpenSSL's through TLS, two paired 9-round
- * runs: +112/+92, +114/+153 -> +64/+75, +94/+45 us; ECDSA at 2 and 4
- * threads unchanged). Remote clients keep the rules above: their
+ * or one of our own addresses: c->local) spin only while nothing else is
+ * being served, but without the CPU condition (client and node share the
+ * CPUs) and without the one-spinner limit, and a lone local client gets
+ * up to LONE_SPIN x spin_us, ended by any other request: over TLS its
+ * next request often comes later than 50 us after a reply (1-thread
+ * RSA-2048 p50 over OpenSSL's through TLS, two paired 9-round runs:
+ * +112/+92, +114/+153 -> +64/+75, +94/+45 us). Sessions 9-10 let local
+ * connections spin under load too, with libcoffer spinning for every
+ * reply; in session 12's interleaved rounds on the benchmark VM, with
+ * libcoffer spinning only for a lone call, this rule gave ECDSA per call
+ * on the socket 22,734 -> 26,092/s at 2 threads and 20,353 -> 25,579/s
+ * at 4, over TLS +5 %, RSA and 1 MiB calls within the noise
+ * (docs/PERFORMANCE.md). Remote clients keep the rules above: their
  * round trip is longer than a spin, and their node should not burn CPUs
  * polling for them.
  */
@@ -544,6 +544,8 @@ conn_spin(struct conn *c)
 		return;
 	}
 	if (c->local) {
+		if (atomic_load(&srv->busy) != 0)
+			return;
 		/* While nothing else is being served (a lone local client:
 		 * its next request may come later than spin_us after a
 		 * reply, e.g. after its own TLS and a slow wake-up), keep
