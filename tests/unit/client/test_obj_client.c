@@ -46,7 +46,7 @@
 /* M_SLOW: key generation and random bytes are answered after SLOW_MS. */
 enum mode { M_NORMAL, M_UNAVAIL, M_SLOW };
 
-#define SLOW_MS 700
+#define SLOW_MS 1500
 
 #define MAX_HANDLERS 64
 #define NFIND 2500
@@ -825,9 +825,10 @@ now_ms(void)
 
 /*
  * Key generation waits keygen_timeout_ms (default 120 s), every other
- * call timeout_ms: with timeout_ms 300 a key generation answered after
- * 700 ms succeeds, random bytes answered after 700 ms time out; with
- * keygen_timeout_ms 300 the key generation times out too.
+ * call timeout_ms: with timeout_ms 500 a key generation answered after
+ * SLOW_MS (1.5 s) succeeds, random bytes answered as late time out; with
+ * keygen_timeout_ms 500 the key generation times out too. (500 ms, not
+ * less: the login before has to fit in it on a loaded ASan host.)
  */
 static void
 test_keygen_timeout(void **state)
@@ -842,7 +843,7 @@ test_keygen_timeout(void **state)
 
 	(void)state;
 	atomic_store(&s->next_handle, 100);
-	assert_int_equal(coffer_config_set_timeout_ms(cfg, 300), 0);
+	assert_int_equal(coffer_config_set_timeout_ms(cfg, 500), 0);
 	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
 	assert_int_equal(coffer_login(c, "u", "pw", NULL), 0);
 	t0 = now_ms();
@@ -859,7 +860,7 @@ test_keygen_timeout(void **state)
 	coffer_client_free(c);
 
 	c = NULL;
-	assert_int_equal(coffer_config_set_keygen_timeout_ms(cfg, 300), 0);
+	assert_int_equal(coffer_config_set_keygen_timeout_ms(cfg, 500), 0);
 	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
 	assert_int_equal(coffer_login(c, "u", "pw", NULL), 0);
 	assert_int_equal(coffer_generate_key(c, &kg, NULL, 0, &h),
