@@ -459,22 +459,35 @@ pack_frame(struct cf_conn *conn, const Coffer__Request *req, bool secret,
 }
 
 /*
+ * How long a request waits for its reply: key generation (an RSA prime
+ * search, seconds on a busy node) keygen_timeout_ms, the rest timeout_ms.
+ */
+static unsigned
+request_timeout_ms(const struct coffer_client *c, const Coffer__Request *req)
+{
+	switch (req->body_case) {
+	case COFFER__REQUEST__BODY_OBJ_GENERATE_KEY:
+	case COFFER__REQUEST__BODY_OBJ_GENERATE_KEY_PAIR:
+		return c->cfg.keygen_timeout_ms;
+	default:
+		return c->cfg.timeout_ms;
+	}
+}
+
+/*
  * Sends one request on conn and reads its response. Returns 0 with *resp
  * set (whatever rc the node answered), or a local error; err gets the
- * detail of a local error. flags: CF_CALL_SECRET (the packed request is
- * wiped from the secure heap), CF_CALL_SLOW (keygen_timeout_ms instead
- * of timeout_ms).
+ * detail of a local error.
  */
 static int
 exchange(struct coffer_client *c, struct cf_conn *conn, Coffer__Request *req,
-    unsigned flags, Coffer__Response **resp, char *err, size_t errlen)
+    bool secret, Coffer__Response **resp, char *err, size_t errlen)
 {
 	uint8_t *frame = NULL, *in = NULL;
 	size_t flen = 0, inlen = 0;
-	uint64_t deadline = cf_now_ms() + ((flags & CF_CALL_SLOW) ?
-	    c->cfg.keygen_timeout_ms : c->cfg.timeout_ms);
+	uint64_t deadline = cf_now_ms() + request_timeout_ms(c, req);
 	Coffer__Response *r = NULL;
-	bool secret = (flags & CF_CALL_SECRET) != 0, begun = false;
+	bool begun = false;
 	int rc;
 
 	*resp = NULL;
@@ -676,7 +689,7 @@ sync_session(struct coffer_client *c, struct cf_conn *conn, char *err,
 	if (conn->logged_gen != 0) {
 		req.body_case = COFFER__REQUEST__BODY_LOGOUT;
 		req.logout = &lo;
-		if ((rc = exchange(c, conn, &req, 0, &resp, err,
+		if ((rc = exchange(c, conn, &req, false, &resp, err,
 		    errlen)) != 0)
 			goto out;
 		coffer__response__free_unpacked(resp, &cf_resp_alloc);
@@ -692,8 +705,7 @@ sync_session(struct coffer_client *c, struct cf_conn *conn, char *err,
 	req = (Coffer__Request)COFFER__REQUEST__INIT;
 	req.body_case = COFFER__REQUEST__BODY_LOGIN;
 	req.login = &li;
-	if ((rc = exchange(c, conn, &req, CF_CALL_SECRET, &resp, err,
-	    errlen)) != 0)
+	if ((rc = exchange(c, conn, &req, true, &resp, err, errlen)) != 0)
 		goto out;
 	if (resp->rc != 0) {
 		*node_rc = resp->rc;
@@ -730,7 +742,7 @@ call_impl(struct coffer_client *c, Coffer__Request *req, unsigned flags,
 	char err[CF_CLI_ERRLEN] = "";
 	struct cf_conn *conn = NULL;
 	Coffer__Response *resp = NULL;
-	bool keep, fresh = false;
+	bool secret = (flags & CF_CALL_SECRET) != 0, keep, fresh = false;
 	bool failover, unknown_done = false, io_done = false;
 	size_t avoid = CF_SERVER_ANY, tried = 0;
 	int rc = COFFER_E_INTERNAL, node_rc;
@@ -766,7 +778,7 @@ call_impl(struct coffer_client *c, Coffer__Request *req, unsigned flags,
 			}
 		}
 		if (rc == 0)
-			rc = exchange(c, conn, req, flags, &resp, err,
+			rc = exchange(c, conn, req, secret, &resp, err,
 			    sizeof(err));
 		if (rc == 0 && !unknown_done && (flags & CF_CALL_WRITE) &&
 		    resp->rc == COFFER_E_UNKNOWN_OUTCOME) {
@@ -1150,7 +1162,7 @@ drop_session(struct coffer_client *c, struct cf_conn *conn)
 
 	req.body_case = COFFER__REQUEST__BODY_LOGOUT;
 	req.logout = &lo;
-	if (exchange(c, conn, &req, 0, &resp, err, sizeof(err)) == 0) {
+	if (exchange(c, conn, &req, false, &resp, err, sizeof(err)) == 0) {
 		coffer__response__free_unpacked(resp, &cf_resp_alloc);
 		conn->logged_gen = 0;
 	}
@@ -1206,8 +1218,7 @@ coffer_login(struct coffer_client *c, const char *username,
 		    CF_SERVER_ANY, &conn, err, sizeof(err))) != 0)
 			goto out;
 		pre_login_hook(c, conn);
-		rc = exchange(c, conn, &req, CF_CALL_SECRET, &resp, err,
-		    sizeof(err));
+		rc = exchange(c, conn, &req, true, &resp, err, sizeof(err));
 		if (rc == 0)
 			break;
 		keep = !conn_fatal(rc);
@@ -1277,7 +1288,7 @@ coffer_logout(struct coffer_client *c)
 			continue;
 		}
 		any = true;
-		r = exchange(c, conn, &req, 0, &resp, err, sizeof(err));
+		r = exchange(c, conn, &req, false, &resp, err, sizeof(err));
 		if (r != 0) {
 			checkin(c, conn, false);	/* session dies with it */
 			continue;

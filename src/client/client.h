@@ -53,7 +53,7 @@ struct coffer_config {
 	uint8_t pin[32];
 	bool have_pin;
 	unsigned timeout_ms;
-	unsigned keygen_timeout_ms;	/* requests sent with CF_CALL_SLOW */
+	unsigned keygen_timeout_ms;	/* key generation (request_timeout_ms) */
 	unsigned connections;
 	unsigned spin_us;
 };
@@ -177,7 +177,6 @@ int cf_conn_read_frame(struct cf_conn *, size_t max, uint64_t deadline_ms,
 #define CF_CALL_SECRET 0x2	/* packed request holds a password */
 #define CF_CALL_RAW 0x4		/* no lazy login/logout (login, logout) */
 #define CF_CALL_NORETRY 0x8	/* not idempotent: never resent (op update) */
-#define CF_CALL_SLOW 0x10	/* key generation: keygen_timeout_ms */
 
 /*
  * Runs when a call succeeded (rc 0 from the node), with the connection still

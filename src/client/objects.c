@@ -285,9 +285,8 @@ make_object(struct coffer_client *c, Coffer__Request *req,
 	size_t served;
 	int rc;
 
-	if ((rc = cf_client_call_at(c, req, CF_CALL_WRITE |
-	    (expect == COFFER__RESPONSE__BODY_OBJ_GENERATE_KEY ?
-	    CF_CALL_SLOW : 0), expect, &resp, server, &served)) != 0)
+	if ((rc = cf_client_call_at(c, req, CF_CALL_WRITE, expect, &resp,
+	    server, &served)) != 0)
 		goto out;
 	switch (expect) {
 	case COFFER__RESPONSE__BODY_OBJ_GENERATE_KEY:
@@ -394,7 +393,7 @@ coffer_generate_key_pair(struct coffer_client *c, const CK_MECHANISM *mech,
 	spub = tmpl_token(pub_tmpl, npub) != 1;
 	spriv = tmpl_token(priv_tmpl, npriv) != 1;
 	server = pin_for(c, NULL, 0, spub || spriv);
-	if ((rc = cf_client_call_at(c, &req, CF_CALL_WRITE | CF_CALL_SLOW,
+	if ((rc = cf_client_call_at(c, &req, CF_CALL_WRITE,
 	    COFFER__RESPONSE__BODY_OBJ_GENERATE_KEY_PAIR, &resp, server,
 	    &served)) != 0)
 		goto out;

@@ -30,7 +30,6 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -814,15 +813,6 @@ test_failover_and_pinning(void **state)
 	srv_stop(b);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * Key generation waits keygen_timeout_ms (default 120 s), every other
  * call timeout_ms: with timeout_ms 500 a key generation answered after
@@ -838,7 +828,7 @@ test_keygen_timeout(void **state)
 	struct coffer_client *c = NULL;
 	CK_MECHANISM kg = { CKM_AES_KEY_GEN, NULL, 0 };
 	CK_MECHANISM ec = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-	uint64_t h = 0, pub = 0, priv = 0, t0;
+	uint64_t h = 0, pub = 0, priv = 0;
 	uint8_t r[16];
 
 	(void)state;
@@ -846,10 +836,10 @@ test_keygen_timeout(void **state)
 	assert_int_equal(coffer_config_set_timeout_ms(cfg, 500), 0);
 	assert_int_equal(coffer_client_new(cfg, &c, NULL, 0), 0);
 	assert_int_equal(coffer_login(c, "u", "pw", NULL), 0);
-	t0 = now_ms();
+	/* The fake node answers after SLOW_MS, well past timeout_ms: a
+	 * success shows the call waited keygen_timeout_ms. */
 	if (coffer_generate_key(c, &kg, NULL, 0, &h) != 0)
 		fail_msg("%s", coffer_client_last_error(c));
-	assert_true(now_ms() - t0 >= SLOW_MS - 20);
 	assert_int_equal(h, 100);
 	if (coffer_generate_key_pair(c, &ec, NULL, 0, NULL, 0, &pub,
 	    &priv) != 0)
