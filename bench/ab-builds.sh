@@ -17,7 +17,8 @@
 # AB_WORKLOADS (ecdsa-p256-sign,rsa2048-pkcs1-sign,aes256-gcm-1m,
 # random-1m). Prints one line per sample
 # (round build workload threads target ops/s p50-us), then the medians
-# per build. The node is left running with the last build.
+# per build. The node is left running with the last build (its pid in
+# env.sh, nodepid).
 set -euo pipefail
 [ $# -eq 3 ] || {
 	echo "usage: $0 BAR_WORK_DIR OLD_BUILD_DIR NEW_BUILD_DIR" >&2
@@ -44,23 +45,29 @@ cli=$new/src/cli/coffer
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
+# The node of this work directory only: env.sh's nodepid, kept up to
+# date so that "kill $nodepid" still stops it afterwards.
+pid=$(sed -n 's/^nodepid=//p' env.sh)
 restart() {	# build dir
-	local pid
-	pid=$(pgrep -f "cofferd --config node.json" | head -1 || true)
-	if [ -n "$pid" ]; then
+	# (a stale pid may have been reused: only a cofferd running here)
+	if [ -n "$pid" ] && [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = \
+	    "$work" ] && grep -q cofferd "/proc/$pid/comm" 2>/dev/null; then
 		kill -TERM "$pid"
 		while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 	fi
 	setsid "$1/src/hsm/cofferd" --config node.json >>cofferd.out 2>&1 \
 	    </dev/null &
+	pid=$!
+	sed -i "s/^nodepid=.*/nodepid=$pid/" env.sh
 	for _ in $(seq 1 600); do
 		if COFFER_CONFIG=client.json "$cli" cluster info \
 		    2>/dev/null | grep -q ACTIVE; then
 			return 0
 		fi
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
-	echo "$0: the node did not become ACTIVE" >&2
+	echo "$0: the node did not become ACTIVE (see $work/cofferd.out)" >&2
 	exit 1
 }
 
