@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <p11-kit/pkcs11.h>
 
@@ -50,6 +51,11 @@ struct workload {
  * index: how the tls and unix targets name one on the wire. */
 const struct workload *workload_at(uint32_t i);
 uint32_t workload_index(const struct workload *wl);
+
+/* coffer-bench --machine (machine.c): prints this machine's cost of a
+ * system call, a wake-up of another process on the same and on another
+ * CPU, and TCP round trips on 127.0.0.1; 0, or 1 if one failed. */
+int machine_probe(FILE *out);
 
 /* Options that targets read. */
 struct bench_opts {

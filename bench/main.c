@@ -426,7 +426,12 @@ usage(FILE *f)
 "  --slot N           default slot ID of pkcs11 targets\n"
 "  --json FILE        write all samples and medians as JSON\n"
 "  --quiet            no progress line\n"
-"  --list             list workloads\n", f);
+"  --list             list workloads\n"
+"  --machine          print this machine's cost of a system call, of a\n"
+"                     round trip to another process on the same CPU and\n"
+"                     on another CPU, and over TCP on 127.0.0.1 (what\n"
+"                     every call to a separate HSM process pays), then\n"
+"                     exit\n", f);
 }
 
 /* --- running --------------------------------------------------------- */
@@ -1047,6 +1052,8 @@ main(int argc, char **argv)
 			opt.slot = strtol(v, NULL, 0);
 		} else if (strcmp(o, "--quiet") == 0)
 			opt.quiet = true;
+		else if (strcmp(o, "--machine") == 0)
+			return machine_probe(stdout);
 		else if (strcmp(o, "--list") == 0) {
 			for (i = 0; i < NWL; i++)
 				printf("%s\n", workloads[i].name);

@@ -207,6 +207,9 @@ ENV
 	exit 0
 fi
 echo "run-bar: work directory $work; node pid $pid" >&2
+# What this machine charges for a wake-up and a loopback round trip: the
+# floor under every per-call figure (reported, not judged).
+"$bench" --machine | tee bar-machine.txt || true
 "$bench" --targets "$ops_targets" --threads "$threads" --seconds "$seconds" \
 	--reps "$reps" --warmup 0.5 --token-keys \
 	--workloads rsa2048-pkcs1-sign,ecdsa-p256-sign \
@@ -264,3 +267,5 @@ python3 "$top/bench/bar.py" --ops bar-ops.json --ops bar-bulk.json \
 	--lat bar-lat.json --keygen bar-keygen.json \
 	--find bar-find.json --find-keys "$find_keys" \
 	--restart "$restart_s" --rss-kib "$rss_before,$rss_keys,$rss_after"
+echo
+cat bar-machine.txt 2>/dev/null || true

@@ -11,6 +11,7 @@ usage: smoke.py COFFER_BENCH WORKDIR
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,8 +94,32 @@ def check(doc, stdout, names, targets, threads=(1, 2), samples=2,
     return res
 
 
+def check_machine(bench):
+    """--machine prints a positive, finite figure per line (the two-CPU
+    line may say the mask has one CPU) and exits 0."""
+    r = subprocess.run([bench, "--machine"], capture_output=True,
+                       text=True, timeout=120)
+    sys.stdout.write(r.stdout)
+    if r.returncode != 0:
+        fail("--machine exited %d: %s" % (r.returncode, r.stderr))
+    want = ["system call", "another process, same CPU",
+            "another process, other CPU", "TCP 127.0.0.1, same CPU",
+            "TCP 127.0.0.1, unpinned"]
+    lines = r.stdout.splitlines()
+    for w in want:
+        got = [ln for ln in lines if w in ln]
+        if len(got) != 1:
+            fail("--machine: no line for %r" % w)
+        if "other CPU" in w and "only one CPU" in got[0]:
+            continue
+        m = re.search(r"\s([0-9]+\.[0-9]+) us", got[0])
+        if m is None or not (0 < float(m.group(1)) < 1e6):
+            fail("--machine: bad figure in %r" % got[0])
+
+
 def main():
     bench, work = sys.argv[1], sys.argv[2]
+    check_machine(bench)
     os.makedirs(work, exist_ok=True)
     names = subprocess.run([bench, "--list"], check=True,
                            capture_output=True, text=True).stdout.split()
