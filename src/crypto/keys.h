@@ -108,6 +108,8 @@ size_t cf_key_bits(const struct cf_key *k);
  *   CKA_CHECK_VALUE			3 bytes: AES-ECB(K, 0^16) for AES,
  *					SHA-1(K) for generic secret (PKCS#11 3.0)
  *   CKA_KEY_TYPE, CKA_CLASS		CK_ULONG
+ *   CKA_PUBLIC_KEY_INFO			SubjectPublicKeyInfo DER of the
+ *					public half (private or public key)
  * CKA_VALUE and private components return COFFER_E_ATTR_SENSITIVE;
  * attributes that do not apply to the key COFFER_E_ATTRIBUTE.
  * Output-buffer convention as above.

@@ -2,8 +2,21 @@
 /*
  * audit.c: the node's append-only, hash-chained audit log. One JSON line
  * per record (common/audit_chain.h), appended with O_APPEND in a single
- * write and fsync'd before cf_audit_log returns. On open the whole file is
- * verified and the chain head recovered; a broken chain refuses the open.
+ * write and on disk (fdatasync) before cf_audit_log returns. On open the
+ * whole file is verified and the chain head recovered; a broken chain
+ * refuses the open.
+ *
+ * Group commit: a record is chained and written under the mutex, then
+ * its writer waits for a sync that started after the write. One writer
+ * at a time syncs, outside the mutex, everything written so far; the
+ * writers that arrive meanwhile append theirs and are covered by the
+ * next sync together. One thread pays one sync per record, as before;
+ * concurrent commands share them instead of queueing behind each other's
+ * (session-key generation plateaued at one record per sync, ~3,000/s
+ * here, whatever the thread count). A failed write or sync is sticky:
+ * the file may hold a record the chain in memory cannot vouch for, so
+ * every later record is refused (COFFER_E_IO) until the node restarts and
+ * verifies the file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,11 +37,15 @@
 
 struct cf_audit {
 	pthread_mutex_t mu;
+	pthread_cond_t synced_cv;	/* synced moved or failed set */
 	int fd;
 	char *path;
 	uint64_t node_id;
-	uint64_t seq;		/* newest record */
+	uint64_t seq;		/* newest record written */
 	char head[65];		/* its hash */
+	uint64_t synced;	/* newest record known on disk */
+	bool syncing;		/* a writer is in fdatasync */
+	bool failed;		/* a write or sync failed: refuse more */
 };
 
 static uint64_t
@@ -116,6 +133,11 @@ cf_audit_open(const char *path, uint64_t node_id, struct cf_audit **out,
 		rc = COFFER_E_INTERNAL;
 		goto out;
 	}
+	if (pthread_cond_init(&a->synced_cv, NULL) != 0) {
+		pthread_mutex_destroy(&a->mu);
+		rc = COFFER_E_INTERNAL;
+		goto out;
+	}
 	a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (a->fd < 0) {
 		snprintf(err, errlen, "audit log %s: %s", path,
@@ -132,6 +154,7 @@ cf_audit_open(const char *path, uint64_t node_id, struct cf_audit **out,
 	}
 	if ((rc = verify_file(f, &a->seq, a->head, err, errlen)) != 0)
 		goto out;
+	a->synced = a->seq;
 	*out = a;
 	a = NULL;
 	rc = 0;
@@ -141,6 +164,7 @@ cf_audit_open(const char *path, uint64_t node_id, struct cf_audit **out,
 	if (a != NULL) {
 		if (a->fd >= 0) {
 			close(a->fd);
+			pthread_cond_destroy(&a->synced_cv);
 			pthread_mutex_destroy(&a->mu);
 		}
 		free(a->path);
@@ -158,6 +182,7 @@ cf_audit_close(struct cf_audit *a)
 		fsync(a->fd);
 		close(a->fd);
 	}
+	pthread_cond_destroy(&a->synced_cv);
 	pthread_mutex_destroy(&a->mu);
 	free(a->path);
 	free(a);
@@ -179,6 +204,41 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * Waits under a->mu until record seq is on disk: syncs itself when no
+ * other writer is syncing (covering every record written so far), else
+ * waits for that sync and looks again. 0, or COFFER_E_IO once failed.
+ */
+static int
+wait_synced(struct cf_audit *a, uint64_t seq)
+{
+	uint64_t target;
+	int r, e;
+
+	while (a->synced < seq && !a->failed) {
+		if (a->syncing) {
+			pthread_cond_wait(&a->synced_cv, &a->mu);
+			continue;
+		}
+		a->syncing = true;
+		target = a->seq;
+		pthread_mutex_unlock(&a->mu);
+		r = fdatasync(a->fd);
+		e = errno;
+		pthread_mutex_lock(&a->mu);
+		a->syncing = false;
+		if (r != 0) {
+			a->failed = true;
+			log_error("audit log %s: sync failed: %s; further "
+			    "records are refused until restart", a->path,
+			    strerror(e));
+		} else if (target > a->synced)
+			a->synced = target;
+		pthread_cond_broadcast(&a->synced_cv);
+	}
+	return a->synced >= seq ? 0 : COFFER_E_IO;
+}
+
 int
 cf_audit_log(struct cf_audit *a, const char *user, const char *role,
     const char *op, const char *target, int rc, const char *peer)
@@ -192,6 +252,10 @@ cf_audit_log(struct cf_audit *a, const char *user, const char *role,
 	if (a == NULL)
 		return COFFER_E_INVAL;
 	pthread_mutex_lock(&a->mu);
+	if (a->failed) {
+		r = COFFER_E_IO;
+		goto out;
+	}
 	fl.seq = a->seq + 1;
 	fl.time_ms = now_epoch_ms();
 	fl.node_id = a->node_id;
@@ -213,16 +277,17 @@ cf_audit_log(struct cf_audit *a, const char *user, const char *role,
 	rec[len] = '\n';
 	rec[len + 1] = '\0';
 	/* One write: O_APPEND keeps records whole between writers. */
-	if ((r = write_all(a->fd, rec, len + 1)) != 0 ||
-	    fsync(a->fd) != 0) {
-		log_error("audit log %s: write failed: %s", a->path,
-		    strerror(errno));
-		r = COFFER_E_IO;
+	if ((r = write_all(a->fd, rec, len + 1)) != 0) {
+		/* Part of it may be in the file: the chain cannot go on. */
+		a->failed = true;
+		log_error("audit log %s: write failed: %s; further records "
+		    "are refused until restart", a->path, strerror(errno));
+		pthread_cond_broadcast(&a->synced_cv);
 		goto out;
 	}
 	a->seq = fl.seq;
 	memcpy(a->head, hash, sizeof(a->head));
-	r = 0;
+	r = wait_synced(a, fl.seq);
  out:
 	pthread_mutex_unlock(&a->mu);
 	free(line);

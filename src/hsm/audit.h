@@ -19,7 +19,9 @@ int cf_audit_open(const char *path, uint64_t node_id, struct cf_audit **out,
 void cf_audit_close(struct cf_audit *);
 
 /* Appends one record (fields as in cf_audit_fields; seq, prev, time and
- * node are filled in here). fsyncs. */
+ * node are filled in here) and returns once it is on disk; concurrent
+ * callers share a sync (group commit). After a failed write or sync every
+ * later call fails with COFFER_E_IO until the log is reopened. */
 int cf_audit_log(struct cf_audit *, const char *user, const char *role,
     const char *op, const char *target, int rc, const char *peer);
 

@@ -399,28 +399,12 @@ put_key_attr(struct cf_attrs *l, const struct cf_key *k, uint64_t type)
 	return rc;
 }
 
+/* CKA_PUBLIC_KEY_INFO of a private or public key, straight from the key
+ * (no separate public key object). */
 static int
 put_spki(struct cf_attrs *l, const struct cf_key *k)
 {
-	struct cf_key *pub = NULL;
-	uint8_t *buf = NULL;
-	size_t n = 0;
-	int rc;
-
-	if ((rc = cf_key_public(k, &pub)) != 0)
-		return rc;
-	if ((rc = cf_key_serialize(pub, NULL, &n)) != 0)
-		goto out;
-	rc = COFFER_E_NOMEM;
-	if ((buf = malloc(n)) == NULL)
-		goto out;
-	if ((rc = cf_key_serialize(pub, buf, &n)) != 0)
-		goto out;
-	rc = cf_attrs_set(l, CKA_PUBLIC_KEY_INFO, buf, n);
- out:
-	free(buf);
-	cf_key_free(pub);
-	return rc;
+	return put_key_attr(l, k, CKA_PUBLIC_KEY_INFO);
 }
 
 /* Put v as type unless the caller gave a value (any value: PKCS#11 has

@@ -311,6 +311,109 @@ test_public_import(void **state)
 	EVP_PKEY_free(pk);
 }
 
+/* Coffer's SPKI of k's public half, and OpenSSL's (i2d_PUBKEY through its
+ * encoder) of the same key decoded by OpenSSL: the same bytes. */
+static void
+check_spki(const struct cf_key *k, EVP_PKEY *want_of)
+{
+	struct cf_key *pub = NULL;
+	uint8_t got[2048];
+	unsigned char *want = NULL;
+	size_t n = sizeof(got);
+	int wn;
+
+	assert_int_equal(cf_key_public(k, &pub), 0);
+	assert_int_equal(cf_key_class(pub), CKO_PUBLIC_KEY);
+	assert_int_equal(cf_key_type(pub), cf_key_type(k));
+	assert_int_equal(cf_key_bits(pub), cf_key_bits(k));
+	assert_int_equal(cf_key_pairwise_test(pub), COFFER_E_KEY_TYPE);
+	assert_int_equal(cf_key_serialize(pub, got, &n), 0);
+	wn = i2d_PUBKEY(want_of, &want);
+	assert_true(wn > 0);
+	assert_int_equal(n, (size_t)wn);
+	assert_memory_equal(got, want, n);
+	/* CKA_PUBLIC_KEY_INFO of the key itself (private or public) */
+	{
+		uint8_t attr[2048];
+		size_t an = sizeof(attr);
+
+		assert_int_equal(cf_key_get_attr(k, CKA_PUBLIC_KEY_INFO, attr,
+		    &an), 0);
+		assert_int_equal(an, n);
+		assert_memory_equal(attr, want, n);
+	}
+	/* the public half of a public key is itself */
+	{
+		struct cf_key *pub2 = NULL;
+		uint8_t again[2048];
+		size_t n2 = sizeof(again);
+
+		assert_int_equal(cf_key_public(pub, &pub2), 0);
+		assert_int_equal(cf_key_serialize(pub2, again, &n2), 0);
+		assert_int_equal(n2, n);
+		assert_memory_equal(again, got, n);
+		cf_key_free(pub2);
+	}
+	OPENSSL_free(want);
+	cf_key_free(pub);
+}
+
+/*
+ * The public half and its SubjectPublicKeyInfo are made without
+ * OpenSSL's encoder and decoder contexts (keys.c): byte for byte what
+ * i2d_PUBKEY makes, for every curve, RSA, and an EC public key imported
+ * with a compressed point.
+ */
+static void
+test_public_spki(void **state)
+{
+	struct cf_key *k = NULL;
+	uint8_t oid[16], got[512];
+	unsigned char *der = NULL;
+	size_t ol, n;
+	unsigned i;
+	EVP_PKEY *pk;
+	int dl;
+
+	(void)state;
+	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+		ol = unhex(curves[i].oid, oid, sizeof(oid));
+		assert_int_equal(cf_key_generate_ec(oid, ol, &k), 0);
+		pk = ossl_priv(k);
+		check_spki(k, pk);
+		EVP_PKEY_free(pk);
+		cf_key_free(k);
+	}
+	assert_int_equal(cf_key_generate_rsa(2048, NULL, 0, &k), 0);
+	pk = ossl_priv(k);
+	check_spki(k, pk);
+	EVP_PKEY_free(pk);
+	cf_key_free(k);
+	/* secret keys have none */
+	assert_int_equal(cf_key_generate_secret(CKK_AES, 32, &k), 0);
+	n = sizeof(got);
+	assert_int_equal(cf_key_get_attr(k, CKA_PUBLIC_KEY_INFO, got, &n),
+	    COFFER_E_ATTRIBUTE);
+	cf_key_free(k);
+
+	/* compressed point: kept as imported */
+	pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_non_null(pk);
+	assert_int_equal(EVP_PKEY_set_utf8_string_param(pk,
+	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"), 1);
+	dl = i2d_PUBKEY(pk, &der);
+	assert_int_equal(dl, 59);	/* 26-byte header, 33-byte point */
+	assert_int_equal(cf_key_import_public(der, (size_t)dl, &k), 0);
+	n = sizeof(got);
+	assert_int_equal(cf_key_serialize(k, got, &n), 0);
+	assert_int_equal(n, (size_t)dl);
+	assert_memory_equal(got, der, n);
+	check_spki(k, pk);
+	cf_key_free(k);
+	OPENSSL_free(der);
+	EVP_PKEY_free(pk);
+}
+
 int
 main(void)
 {
@@ -318,6 +421,7 @@ main(void)
 		cmocka_unit_test(test_secret_generation),
 		cmocka_unit_test(test_check_value),
 		cmocka_unit_test(test_rsa_generation),
+		cmocka_unit_test(test_public_spki),
 		cmocka_unit_test(test_ec_generation),
 		cmocka_unit_test(test_public_import),
 	};
