@@ -132,6 +132,13 @@ JSON
 fi
 
 export COFFER_CONFIG=$work/client.json
+# A node restarted on an existing work directory publishes its old
+# fingerprint at once but takes a moment to listen: wait for it (10 s).
+for _ in $(seq 1 100); do
+	"$coffer" cluster info >/dev/null 2>&1 && break
+	kill -0 "$pid" 2>/dev/null || { cat "$work/cofferd.out" >&2; exit 1; }
+	sleep 0.1
+done
 "$coffer" cluster info
 cat <<MSG
 
