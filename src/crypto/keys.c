@@ -627,22 +627,23 @@ spki_direct(const struct cf_key *k, uint8_t **der, int *n)
 	return 1;
 }
 
-/* SubjectPublicKeyInfo DER of k's public part: *der (OPENSSL_free). */
+/* SubjectPublicKeyInfo DER of k's public part, with the output-buffer
+ * convention of cf_out_copy. */
 static int
-spki_der(const struct cf_key *k, uint8_t **der, int *n)
+spki_out(const struct cf_key *k, uint8_t *out, size_t *out_len)
 {
-	int r = spki_direct(k, der, n);
+	uint8_t *der = NULL;
+	int n, r = spki_direct(k, &der, &n);
 
-	if (r > 0)
-		return 0;
 	if (r < 0)
 		return COFFER_E_CRYPTO;
-	if ((*n = i2d_PUBKEY(k->pkey, der)) <= 0) {
+	if (r == 0 && (n = i2d_PUBKEY(k->pkey, &der)) <= 0) {
 		ERR_clear_error();
-		*der = NULL;
 		return COFFER_E_CRYPTO;
 	}
-	return 0;
+	r = cf_out_copy(der, (size_t)n, out, out_len);
+	OPENSSL_free(der);
+	return r;
 }
 
 int
@@ -651,17 +652,12 @@ cf_key_serialize(const struct cf_key *k, uint8_t *out, size_t *out_len)
 	OSSL_ENCODER_CTX *ectx = NULL;
 	uint8_t *der = NULL;
 	size_t len = 0;
-	int n, rc;
+	int rc;
 
 	if (k->cls == CKO_SECRET_KEY)
 		return cf_out_copy(k->secret, k->secret_len, out, out_len);
-	if (k->cls == CKO_PUBLIC_KEY) {
-		if ((rc = spki_der(k, &der, &n)) != 0)
-			return rc;
-		rc = cf_out_copy(der, (size_t)n, out, out_len);
-		OPENSSL_free(der);
-		return rc;
-	}
+	if (k->cls == CKO_PUBLIC_KEY)
+		return spki_out(k, out, out_len);
 	/* PKCS#8 PrivateKeyInfo, unencrypted; the buffer is wiped. */
 	if ((ectx = OSSL_ENCODER_CTX_new_for_pkey(k->pkey,
 	    OSSL_KEYMGMT_SELECT_ALL, "DER", "PrivateKeyInfo", NULL)) == NULL ||
@@ -914,18 +910,10 @@ cf_key_get_attr(const struct cf_key *k, CK_ATTRIBUTE_TYPE attr, uint8_t *out,
 		if (k->type != CKK_EC && k->type != CKK_EC_EDWARDS)
 			return COFFER_E_ATTRIBUTE;
 		return ec_point_attr(k, out, out_len);
-	case CKA_PUBLIC_KEY_INFO: {
-		uint8_t *der = NULL;
-		int n, rc;
-
+	case CKA_PUBLIC_KEY_INFO:
 		if (k->pkey == NULL)
 			return COFFER_E_ATTRIBUTE;
-		if ((rc = spki_der(k, &der, &n)) != 0)
-			return rc;
-		rc = cf_out_copy(der, (size_t)n, out, out_len);
-		OPENSSL_free(der);
-		return rc;
-	}
+		return spki_out(k, out, out_len);
 	default:
 		return COFFER_E_ATTRIBUTE;
 	}

@@ -399,14 +399,6 @@ put_key_attr(struct cf_attrs *l, const struct cf_key *k, uint64_t type)
 	return rc;
 }
 
-/* CKA_PUBLIC_KEY_INFO of a private or public key, straight from the key
- * (no separate public key object). */
-static int
-put_spki(struct cf_attrs *l, const struct cf_key *k)
-{
-	return put_key_attr(l, k, CKA_PUBLIC_KEY_INFO);
-}
-
 /* Put v as type unless the caller gave a value (any value: PKCS#11 has
  * the application supply SUBJECT, ISSUER... and does not check them). */
 static int
@@ -526,7 +518,8 @@ cf_tmpl_finish(enum cf_tmpl_op op, uint64_t gen_mech,
 		    (rc = put_key_attr(l, key, CKA_EC_POINT)) != 0)
 			return rc;
 	}
-	return put_spki(l, key);
+	/* From the key itself, private or public (keys.c builds it). */
+	return put_key_attr(l, key, CKA_PUBLIC_KEY_INFO);
 }
 
 static bool
