@@ -315,14 +315,23 @@ cf_unwrap(const CK_MECHANISM *m, const struct cf_key *uk, const uint8_t *in,
 
 /* ------------------------------------------------------------------ */
 
-/* The peer point: raw (04||X||Y) or a DER OCTET STRING around it. */
+/*
+ * The peer point: raw (04||X||Y, or compressed) or a DER OCTET STRING
+ * around it, as a public key on base's curve. The curve comes from base
+ * (EVP_PKEY_copy_parameters shares its group; building the group again
+ * from its name took 9 % of a derivation). The point must decode on that
+ * curve and not be the point at infinity (EVP_PKEY_public_check_quick).
+ * OpenSSL's full check would also multiply it by the group order, a
+ * second scalar multiplication as dear as the derivation, that cannot
+ * fail on our curves: all have cofactor 1 (test_mech_wrap checks), so
+ * every point on the curve but infinity has order n.
+ */
 static int
 peer_key(const struct cf_key *base, const uint8_t *pd, size_t pdl,
     EVP_PKEY **peer)
 {
 	EVP_PKEY_CTX *c = NULL;
-	OSSL_PARAM prm[3];
-	char grp[64];
+	EVP_PKEY *k = NULL;
 	size_t fl = cf_ec_scalar_len(base->pkey), hl;
 	int rc = COFFER_E_MECH_PARAM;
 
@@ -337,19 +346,24 @@ peer_key(const struct cf_key *base, const uint8_t *pd, size_t pdl,
 		pd += hl;
 		pdl -= hl;
 	}
-	if (cf_ec_group_name(base->pkey, grp, sizeof(grp)) != 0)
+	if (EVP_PKEY_get_base_id(base->pkey) != EVP_PKEY_EC)
 		return COFFER_E_KEY_TYPE;
-	prm[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-	    grp, 0);
-	prm[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-	    (void *)(uintptr_t)pd, pdl);
-	prm[2] = OSSL_PARAM_construct_end();
-	if ((c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) != NULL &&
-	    EVP_PKEY_fromdata_init(c) == 1 &&
-	    EVP_PKEY_fromdata(c, peer, EVP_PKEY_PUBLIC_KEY, prm) == 1)
-		rc = 0;
+	if ((k = EVP_PKEY_new()) == NULL ||
+	    EVP_PKEY_copy_parameters(k, base->pkey) != 1) {
+		rc = COFFER_E_CRYPTO;
+		goto out;
+	}
+	if (EVP_PKEY_set1_encoded_public_key(k, pd, pdl) != 1 ||
+	    (c = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) == NULL ||
+	    EVP_PKEY_public_check_quick(c) != 1)
+		goto out;
+	*peer = k;
+	k = NULL;
+	rc = 0;
+out:
 	ERR_clear_error();
 	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(k);
 	return rc;
 }
 
@@ -403,8 +417,9 @@ derive_ecdh(const CK_MECHANISM *m, const struct cf_key *base, CK_KEY_TYPE type,
 	if ((c = EVP_PKEY_CTX_new_from_pkey(NULL, base->pkey, NULL)) == NULL ||
 	    EVP_PKEY_derive_init(c) != 1)
 		goto out;
-	if (EVP_PKEY_derive_set_peer(c, peer) != 1) {
-		rc = COFFER_E_MECH_PARAM;	/* point not on the curve */
+	/* peer_key checked the point (no order check: see there) */
+	if (EVP_PKEY_derive_set_peer_ex(c, peer, 0) != 1) {
+		rc = COFFER_E_MECH_PARAM;
 		goto out;
 	}
 	if (EVP_PKEY_derive(c, NULL, &zl) != 1 ||

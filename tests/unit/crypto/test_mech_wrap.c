@@ -9,6 +9,8 @@
 #include <stdio.h>
 
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
 #include <openssl/kdf.h>
 #include <openssl/rsa.h>
 
@@ -220,16 +222,63 @@ test_wrap_private_vs_openssl(void **state)
 	cf_key_free(kek);
 }
 
+/* OpenSSL's Z for a's private and b's public key (full peer check). */
+static size_t
+ossl_ecdh_z(const struct cf_key *a, const struct cf_key *b, uint8_t *z,
+    size_t cap)
+{
+	EVP_PKEY *oa = ossl_priv(a), *ob = ossl_pub(b);
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(oa, NULL);
+	size_t zl = cap;
+
+	assert_non_null(pc);
+	assert_int_equal(EVP_PKEY_derive_init(pc), 1);
+	assert_int_equal(EVP_PKEY_derive_set_peer(pc, ob), 1);
+	assert_int_equal(EVP_PKEY_derive(pc, z, &zl), 1);
+	EVP_PKEY_CTX_free(pc);
+	EVP_PKEY_free(oa);
+	EVP_PKEY_free(ob);
+	return zl;
+}
+
+/* Coffer derives a secret of len bytes equal to want with m from a. */
+static void
+derives(const CK_MECHANISM *m, const struct cf_key *a, const uint8_t *want,
+    size_t len)
+{
+	struct cf_key *k = NULL;
+	uint8_t v[80];
+	size_t vl = sizeof(v);
+
+	assert_int_equal(cf_derive(m, a, CKK_GENERIC_SECRET, len, &k), 0);
+	assert_int_equal(cf_key_serialize(k, v, &vl), 0);
+	assert_int_equal(vl, len);
+	assert_memory_equal(v, want, len);
+	cf_key_free(k);
+}
+
+/* ECDH from a with the peer point pd refused as a bad parameter. */
+static void
+refuses_peer(const struct cf_key *a, const uint8_t *pd, size_t pdl)
+{
+	CK_ECDH1_DERIVE_PARAMS p = { CKD_NULL, 0, NULL, pdl,
+	    (uint8_t *)(uintptr_t)pd };
+	CK_MECHANISM m = { CKM_ECDH1_DERIVE, &p, sizeof(p) };
+	struct cf_key *k = NULL;
+
+	assert_int_equal(cf_derive(&m, a, CKK_GENERIC_SECRET, 16, &k),
+	    COFFER_E_MECH_PARAM);
+	assert_null(k);
+}
+
 static void
 test_ecdh(void **state)
 {
 	struct cf_key *a = NULL, *b = NULL, *ka = NULL, *kb = NULL;
 	uint8_t pb[200], pbr[200], va[64], vb[64], z[80], ref[64];
-	size_t pbl = sizeof(pb), pbrl = sizeof(pbr), val, vbl, zl = sizeof(z);
+	size_t pbl = sizeof(pb), pbrl = sizeof(pbr), val, vbl, zl;
 	CK_ECDH1_DERIVE_PARAMS p = { CKD_NULL, 0, NULL, 0, NULL };
 	CK_MECHANISM m = { CKM_ECDH1_DERIVE, &p, sizeof(p) };
-	EVP_PKEY *oa, *ob;
-	EVP_PKEY_CTX *pc;
 	EVP_KDF *kdf;
 	EVP_KDF_CTX *kc;
 	OSSL_PARAM prm[4];
@@ -241,22 +290,12 @@ test_ecdh(void **state)
 	memcpy(pbr, pb + 2, pbl - 2);	/* raw uncompressed point */
 	pbrl = pbl - 2;
 	/* OpenSSL side: Z */
-	oa = ossl_priv(a);
-	ob = ossl_pub(b);
-	pc = EVP_PKEY_CTX_new(oa, NULL);
-	assert_int_equal(EVP_PKEY_derive_init(pc), 1);
-	assert_int_equal(EVP_PKEY_derive_set_peer(pc, ob), 1);
-	assert_int_equal(EVP_PKEY_derive(pc, z, &zl), 1);
-	EVP_PKEY_CTX_free(pc);
+	zl = ossl_ecdh_z(a, b, z, sizeof(z));
 	assert_int_equal(zl, 32);
 	/* null KDF, raw point */
 	p.public_data = pbr;
 	p.public_data_len = pbrl;
-	assert_int_equal(cf_derive(&m, a, CKK_GENERIC_SECRET, 32, &ka), 0);
-	val = sizeof(va);
-	assert_int_equal(cf_key_serialize(ka, va, &val), 0);
-	assert_memory_equal(va, z, 32);
-	cf_key_free(ka);
+	derives(&m, a, z, 32);
 	/* X9.63 SHA-256 KDF with shared data, DER point; both sides agree */
 	p.kdf = CKD_SHA256_KDF;
 	p.shared_data = (unsigned char *)"info";
@@ -299,10 +338,98 @@ test_ecdh(void **state)
 	    COFFER_E_MECH_PARAM);	/* shared data with null KDF */
 	assert_int_equal(cf_derive(&m, a, CKK_DES3, 24, &ka),
 	    COFFER_E_MECHANISM);
-	EVP_PKEY_free(oa);
-	EVP_PKEY_free(ob);
 	cf_key_free(a);
 	cf_key_free(b);
+}
+
+/*
+ * ECDH on every Weierstrass curve we take, against OpenSSL's derivation
+ * with its full peer check. Coffer checks a peer point only on the curve
+ * and not at infinity (ops_wrap.c peer_key), which is complete only for
+ * curves of cofactor 1: asserted here for each of them, so that adding a
+ * curve with a cofactor fails this test. Also: compressed peer points,
+ * a point of another curve, truncated and empty points.
+ */
+static void
+test_ecdh_curves(void **state)
+{
+	static const char *const names[] = { "P-224", "P-256", "P-384",
+	    "P-521", "secp256k1" };
+	struct cf_key *a = NULL, *b = NULL, *other = NULL, *ka = NULL;
+	uint8_t pb[300], po[300], z[80];
+	size_t pbl, pol, zl, i, rawl;
+	int j, rc = 0;
+	CK_ECDH1_DERIVE_PARAMS p = { CKD_NULL, 0, NULL, 0, NULL };
+	CK_MECHANISM m = { CKM_ECDH1_DERIVE, &p, sizeof(p) };
+	EC_GROUP *g;
+	EC_POINT *pt;
+	unsigned char *comp = NULL;
+	size_t compl;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int nid = EC_curve_nist2nid(names[i]);
+
+		if (nid == NID_undef)
+			nid = OBJ_sn2nid(names[i]);
+		assert_int_not_equal(nid, NID_undef);
+		assert_non_null(g = EC_GROUP_new_by_curve_name(nid));
+		assert_true(BN_is_one(EC_GROUP_get0_cofactor(g)));
+
+		assert_int_equal(cf_key_generate_ec_name(names[i], &a), 0);
+		assert_int_equal(cf_key_generate_ec_name(names[i], &b), 0);
+		pbl = sizeof(pb);
+		assert_int_equal(cf_key_get_attr(b, CKA_EC_POINT, pb, &pbl),
+		    0);
+		zl = ossl_ecdh_z(a, b, z, sizeof(z));
+		/* DER point */
+		p.public_data = pb;
+		p.public_data_len = pbl;
+		derives(&m, a, z, zl);
+		/* compressed point, as OpenSSL encodes it */
+		assert_non_null(pt = EC_POINT_new(g));
+		rawl = 2 * (((size_t)EC_GROUP_get_degree(g) + 7) / 8) + 1;
+		assert_true(pbl > rawl);
+		assert_int_equal(EC_POINT_oct2point(g, pt, pb + (pbl - rawl),
+		    rawl, NULL), 1);
+		compl = EC_POINT_point2buf(g, pt, POINT_CONVERSION_COMPRESSED,
+		    &comp, NULL);
+		EC_POINT_free(pt);
+		assert_true(compl > 0 && (comp[0] == 2 || comp[0] == 3));
+		p.public_data = comp;
+		p.public_data_len = compl;
+		derives(&m, a, z, zl);
+		/*
+		 * An x with no point: about half of all x have none; try
+		 * 64 values of the last byte (all 64 on the curve: 2^-64).
+		 */
+		for (j = 0; j < 64; j++) {
+			comp[compl - 1] = (uint8_t)(comp[compl - 1] + 1);
+			if ((rc = cf_derive(&m, a, CKK_GENERIC_SECRET, zl,
+			    &ka)) != 0)
+				break;
+			cf_key_free(ka);
+			ka = NULL;
+		}
+		assert_int_equal(rc, COFFER_E_MECH_PARAM);
+		OPENSSL_free(comp);
+		comp = NULL;
+		EC_GROUP_free(g);
+		/* a point of another curve */
+		assert_int_equal(cf_key_generate_ec_name(i == 1 ? "P-384" :
+		    "P-256", &other), 0);
+		pol = sizeof(po);
+		assert_int_equal(cf_key_get_attr(other, CKA_EC_POINT, po,
+		    &pol), 0);
+		refuses_peer(a, po, pol);
+		/* truncated, empty, absent */
+		refuses_peer(a, pb, pbl - 1);
+		refuses_peer(a, pb, 2);
+		refuses_peer(a, NULL, 0);
+		cf_key_free(other);
+		cf_key_free(a);
+		cf_key_free(b);
+	}
 }
 
 static void
@@ -418,6 +545,7 @@ main(void)
 		cmocka_unit_test(test_rfc3394_rfc5649),
 		cmocka_unit_test(test_wrap_private_vs_openssl),
 		cmocka_unit_test(test_ecdh),
+		cmocka_unit_test(test_ecdh_curves),
 		cmocka_unit_test(test_kbkdf),
 	};
 
