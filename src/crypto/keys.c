@@ -522,8 +522,27 @@ public_pkey(EVP_PKEY *pkey)
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pub = NULL;
+	uint8_t pt[160];	/* P-521 uncompressed: 133 */
+	size_t ptl = 0;
 	char form[32];
 
+	/*
+	 * EC: the curve and point form are copied (EVP_PKEY_copy_parameters
+	 * shares the group; an import by group name built it anew, 11 % of
+	 * an EC session key pair), then the point set.
+	 */
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC) {
+		if ((pub = EVP_PKEY_new()) == NULL ||
+		    EVP_PKEY_copy_parameters(pub, pkey) != 1 ||
+		    EVP_PKEY_get_octet_string_param(pkey,
+		    OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &ptl) != 1 ||
+		    EVP_PKEY_set1_encoded_public_key(pub, pt, ptl) != 1) {
+			EVP_PKEY_free(pub);
+			pub = NULL;
+		}
+		ERR_clear_error();
+		return pub;
+	}
 	if (EVP_PKEY_todata(pkey, EVP_PKEY_PUBLIC_KEY, &params) != 1 ||
 	    (ctx = EVP_PKEY_CTX_new_from_name(NULL,
 	    EVP_PKEY_get0_type_name(pkey), NULL)) == NULL ||

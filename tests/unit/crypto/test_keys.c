@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include "test_mech_util.h"
+#include "crypto/keys_int.h"
 
 static void
 test_secret_generation(void **state)
@@ -327,6 +328,25 @@ check_spki(const struct cf_key *k, EVP_PKEY *want_of)
 	assert_int_equal(cf_key_type(pub), cf_key_type(k));
 	assert_int_equal(cf_key_bits(pub), cf_key_bits(k));
 	assert_int_equal(cf_key_pairwise_test(pub), COFFER_E_KEY_TYPE);
+	/* no private part came along: OpenSSL exports none */
+	{
+		OSSL_PARAM *prm = NULL;
+
+		assert_int_equal(EVP_PKEY_todata(pub->pkey, EVP_PKEY_KEYPAIR,
+		    &prm), 1);
+		assert_null(OSSL_PARAM_locate(prm, OSSL_PKEY_PARAM_PRIV_KEY));
+		assert_null(OSSL_PARAM_locate(prm, OSSL_PKEY_PARAM_RSA_D));
+		assert_non_null(OSSL_PARAM_locate(prm,
+		    OSSL_PKEY_PARAM_PUB_KEY) != NULL ? prm :
+		    OSSL_PARAM_locate(prm, OSSL_PKEY_PARAM_RSA_N));
+		OSSL_PARAM_free(prm);
+		assert_int_equal(EVP_PKEY_todata(k->pkey, EVP_PKEY_KEYPAIR,
+		    &prm), 1);
+		assert_true(cf_key_class(k) != CKO_PRIVATE_KEY ||
+		    OSSL_PARAM_locate(prm, OSSL_PKEY_PARAM_PRIV_KEY) != NULL ||
+		    OSSL_PARAM_locate(prm, OSSL_PKEY_PARAM_RSA_D) != NULL);
+		OSSL_PARAM_free(prm);
+	}
 	assert_int_equal(cf_key_serialize(pub, got, &n), 0);
 	wn = i2d_PUBKEY(want_of, &want);
 	assert_true(wn > 0);
