@@ -323,8 +323,11 @@ cf_unwrap(const CK_MECHANISM *m, const struct cf_key *uk, const uint8_t *in,
  * curve and not be the point at infinity (EVP_PKEY_public_check_quick).
  * OpenSSL's full check would also multiply it by the group order, a
  * second scalar multiplication as dear as the derivation, that cannot
- * fail on our curves: all have cofactor 1 (test_mech_wrap checks), so
- * every point on the curve but infinity has order n.
+ * fail here: every EC key is on a curve of keys.c's table
+ * (cf_key_new_pkey refuses others), all of cofactor 1, so every point on
+ * the curve but infinity has order n. test_mech_wrap
+ * (test_curves_cofactor_one) asks Coffer for a key on every curve OpenSSL
+ * knows and checks the cofactor of each one it takes.
  */
 static int
 peer_key(const struct cf_key *base, const uint8_t *pd, size_t pdl,
