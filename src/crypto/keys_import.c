@@ -147,9 +147,16 @@ ec_from_point(const char *type, const char *group, const uint8_t *pt,
 		return rc;
 	if (group == NULL)
 		return 0;
-	/* fromdata decodes the point; check it is on the curve. */
+	/*
+	 * fromdata decodes the point; check it is on the curve and not
+	 * infinity. No order check (point x n, a scalar multiplication):
+	 * a key on a curve outside keys.c's table is refused afterwards
+	 * (cf_key_new_pkey), and every curve of the table has cofactor 1
+	 * (test_mech_wrap test_curves_cofactor_one), so its other points
+	 * all have order n.
+	 */
 	if ((chk = EVP_PKEY_CTX_new_from_pkey(NULL, *out, NULL)) == NULL ||
-	    EVP_PKEY_public_check(chk) != 1) {
+	    EVP_PKEY_public_check_quick(chk) != 1) {
 		EVP_PKEY_free(*out);
 		*out = NULL;
 		rc = chk == NULL ? COFFER_E_NOMEM : COFFER_E_ATTRIBUTE;

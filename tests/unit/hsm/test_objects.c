@@ -24,6 +24,7 @@
 #include <openssl/x509.h>
 #include <openssl/ecdsa.h>
 #include <openssl/bn.h>
+#include <openssl/objects.h>
 
 #include "coffer/coffer_err.h"
 #include "coffer.pb-c.h"
@@ -1590,6 +1591,35 @@ test_create_import(void **ts)
 	pt[ptl - 1] ^= 1;
 	assert_int_equal(create(&alice, &t, &h), COFFER_E_ATTRIBUTE);
 	pt[ptl - 1] ^= 1;
+	/*
+	 * A valid point of a curve Coffer does not take, one with a
+	 * cofactor (sect233k1, h = 4; the import checks points without
+	 * the order multiplication, which only a cofactor-1 curve allows).
+	 */
+	{
+		EVP_PKEY *k233 = EVP_EC_gen("sect233k1");
+		uint8_t oid[16], p233[80], *op = oid;
+		size_t l233 = 0;
+		int ol;
+
+		assert_non_null(k233);
+		assert_int_equal(EVP_PKEY_get_octet_string_param(k233,
+		    "encoded-pub-key", p233, sizeof(p233), &l233), 1);
+		ol = i2d_ASN1_OBJECT(OBJ_nid2obj(NID_sect233k1), &op);
+		assert_true(ol > 0 && (size_t)ol <= sizeof(oid));
+		t.a[2].value.data = oid;
+		t.a[2].value.len = (size_t)ol;
+		t.a[3].value.data = p233;
+		t.a[3].value.len = l233;
+		assert_int_equal(create(&alice, &t, &other),
+		    COFFER_E_ATTRIBUTE);
+		t.a[2].value.data = (uint8_t *)p256;
+		t.a[2].value.len = sizeof(p256);
+		t.a[3].value.data = pt;
+		t.a[3].value.len = ptl;
+		assert_int_equal(create(&alice, &t, &h), 0);
+		EVP_PKEY_free(k233);
+	}
 	/* CKA_KEY_TYPE must match. */
 	t.b[1][7] = (uint8_t)CKK_EC_EDWARDS;
 	assert_int_equal(create(&alice, &t, &h), COFFER_E_TEMPLATE);
