@@ -511,10 +511,14 @@ cf_key_generate_ec_name(const char *curve, struct cf_key **out)
 }
 
 /*
- * The public half of pkey as a new key of the same type, through the
- * key's own parameters (EVP_PKEY_todata / EVP_PKEY_fromdata). An SPKI
- * round trip did this before: an encoder and a decoder context, ~100 us
- * each in OpenSSL 3.0, most of an EC key pair generation's time.
+ * The public half of pkey as a new key of the same type. EC: the curve
+ * and point form are copied (EVP_PKEY_copy_parameters shares the group;
+ * an import by group name built it anew, 11 % of an EC session key
+ * pair; the point form is the key's, which an import would reset to
+ * uncompressed), then the point is set. RSA, EdDSA: the public
+ * parameters are exported and imported (EVP_PKEY_todata /
+ * EVP_PKEY_fromdata). An SPKI round trip did this before: an encoder and
+ * a decoder context, ~100 us each in OpenSSL 3.0.
  */
 static EVP_PKEY *
 public_pkey(EVP_PKEY *pkey)
@@ -524,13 +528,7 @@ public_pkey(EVP_PKEY *pkey)
 	EVP_PKEY *pub = NULL;
 	uint8_t pt[160];	/* P-521 uncompressed: 133 */
 	size_t ptl = 0;
-	char form[32];
 
-	/*
-	 * EC: the curve and point form are copied (EVP_PKEY_copy_parameters
-	 * shares the group; an import by group name built it anew, 11 % of
-	 * an EC session key pair), then the point set.
-	 */
 	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC) {
 		if ((pub = EVP_PKEY_new()) == NULL ||
 		    EVP_PKEY_copy_parameters(pub, pkey) != 1 ||
@@ -547,18 +545,11 @@ public_pkey(EVP_PKEY *pkey)
 	    (ctx = EVP_PKEY_CTX_new_from_name(NULL,
 	    EVP_PKEY_get0_type_name(pkey), NULL)) == NULL ||
 	    EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pub, EVP_PKEY_PUBLIC_KEY, params) != 1 ||
-	    /* An EC key's point form (compressed or not) is the key's, not
-	     * its group's: the import leaves it uncompressed. */
-	    (EVP_PKEY_get_utf8_string_param(pkey,
-	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, form, sizeof(form),
-	    NULL) == 1 && EVP_PKEY_set_utf8_string_param(pub,
-	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, form) != 1)) {
-		ERR_clear_error();
+	    EVP_PKEY_fromdata(ctx, &pub, EVP_PKEY_PUBLIC_KEY, params) != 1) {
 		EVP_PKEY_free(pub);
 		pub = NULL;
 	}
-	ERR_clear_error();	/* keys without a point form */
+	ERR_clear_error();
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);
 	return pub;
